@@ -1,0 +1,3 @@
+from campatch.cli.main import main
+
+main()

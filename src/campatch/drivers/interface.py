@@ -1,0 +1,166 @@
+"""The identification stage's contract: vendor drivers.
+
+A driver knows one vendor family. Identification runs in two passes:
+
+1. :meth:`Driver.fingerprint` looks, without credentials, at what the host already
+   showed (:class:`Banners`: HTTP Server header, realm, title, RTSP Server header,
+   open vendor ports, discovery answers) and may make a few unauthenticated calls of
+   its own. It says how sure it is that the host is of its family.
+2. :meth:`Driver.identify` logs in with a credential and reads the authenticated
+   identity. It must call :meth:`AuthBudget.spend` before offering the credential,
+   and raise :class:`~campatch.errors.LockoutError` at the first sign of a lockout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from campatch.config import Limits, PortMap
+from campatch.discovery.interface import DiscoverySource
+from campatch.errors import LockoutError
+from campatch.model import Candidate, Credential, DeviceClass, Observation
+from campatch.net.http import HttpClient, HttpReply
+from campatch.net.rtsp import RtspReply
+
+
+@dataclass(frozen=True)
+class Banners:
+    """What the host said before anyone logged in, gathered once for all drivers.
+
+    Args:
+        http: ``GET /`` reply per HTTP(S) port.
+        rtsp: ``OPTIONS`` reply per RTSP port.
+        text: the first line(s) a TCP service sent unprompted (telnet, SSH, FTP), per port.
+        errors: per port, why a banner could not be read.
+    """
+
+    http: Mapping[int, HttpReply] = field(default_factory=dict)
+    rtsp: Mapping[int, RtspReply] = field(default_factory=dict)
+    text: Mapping[int, str] = field(default_factory=dict)
+    errors: Mapping[int, str] = field(default_factory=dict)
+
+    def server_headers(self) -> list[str]:
+        """Every HTTP ``Server`` header seen, one per port."""
+        return [r.header("Server") for r in self.http.values() if r.header("Server")]
+
+    def realms(self) -> list[str]:
+        """Every HTTP and RTSP auth realm seen."""
+        challenges = [c for r in self.http.values() for c in r.all_headers("WWW-Authenticate")]
+        challenges += [c for r in self.rtsp.values() for c in r.all_headers("WWW-Authenticate")]
+        return [realm for c in challenges if (realm := _realm(c)) is not None]
+
+
+def _realm(challenge: str) -> str | None:
+    marker = 'realm="'
+    start = challenge.find(marker)
+    if start < 0:
+        return None
+    end = challenge.find('"', start + len(marker))
+    return challenge[start + len(marker) : end if end >= 0 else None]
+
+
+class AuthBudget:
+    """Counts credential attempts per host so a scan stays under lockout thresholds.
+
+    Args:
+        max_failures_per_host: failed logins allowed per host in this scan. The
+            default (2) stays below every vendor threshold in VENDORS.md (5 for
+            Hikvision and Dahua) with room for the owner's own mistakes.
+    """
+
+    def __init__(self, max_failures_per_host: int = 2) -> None:
+        self.max_failures_per_host = max_failures_per_host
+        self._failures: dict[str, int] = {}
+        self._locked: dict[str, str] = {}
+
+    def spend(self, host: str) -> None:
+        """Call before offering a credential to ``host``.
+
+        Raises:
+            LockoutError: the host is locked or its failure budget is used up.
+        """
+        if host in self._locked:
+            raise LockoutError(f"{host}: no further logins, {self._locked[host]}", host=host)
+        if self._failures.get(host, 0) >= self.max_failures_per_host:
+            raise LockoutError(
+                f"{host}: {self.max_failures_per_host} failed logins this scan, not trying more",
+                host=host,
+            )
+
+    def failed(self, host: str) -> None:
+        """Record a refused login."""
+        self._failures[host] = self._failures.get(host, 0) + 1
+
+    def locked(self, host: str, why: str) -> None:
+        """Record a lockout signal: no more attempts on any protocol for this scan."""
+        self._locked[host] = why
+
+    def is_locked(self, host: str) -> bool:
+        """True once ``host`` signalled a lockout."""
+        return host in self._locked
+
+    def failures(self, host: str) -> int:
+        """Failed logins recorded for ``host``."""
+        return self._failures.get(host, 0)
+
+
+@dataclass
+class ProbeContext:
+    """What a driver gets to work with for one host."""
+
+    http: HttpClient
+    limits: Limits
+    port_map: PortMap
+    auth: AuthBudget
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A driver's unauthenticated verdict on a host.
+
+    Args:
+        driver: the driver's name.
+        score: 0..1, how sure the driver is that the host is of its family.
+        device_class: what the host is, as far as the driver can tell.
+        observations: identity facts learnt without credentials.
+        what: for non-cameras, a short description ("printer", "router").
+    """
+
+    driver: str
+    score: float
+    device_class: DeviceClass = DeviceClass.UNKNOWN
+    observations: tuple[Observation, ...] = ()
+    what: str = ""
+
+
+class Driver(Protocol):
+    """**Protocol**: identification (and later upgrade) for one vendor family."""
+
+    name: str
+
+    async def fingerprint(
+        self, candidate: Candidate, banners: Banners, ctx: ProbeContext
+    ) -> Fingerprint | None:
+        """Unauthenticated verdict, or None when the host is not of this family.
+
+        Never raises for device trouble: unreadable replies lower the score instead.
+        """
+        ...
+
+    async def identify(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> Sequence[Observation]:
+        """Authenticated identity.
+
+        Raises:
+            AuthError: the credential was refused (after ``ctx.auth.failed``).
+            LockoutError: the device signals a lockout (after ``ctx.auth.locked``).
+            TransportError, DeviceResponseError: the device could not be read.
+        """
+        ...
+
+    def discovery_sources(self) -> Sequence[DiscoverySource]:
+        """The vendor's own discovery protocols (SADP, DHIP), if any."""
+        ...

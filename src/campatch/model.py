@@ -1,0 +1,328 @@
+"""Plain typed records shared by every pipeline step. No I/O, no imports from stages.
+
+The identification model in one paragraph: every protocol that tells us something
+about a device produces :class:`Observation`s (field, value, which protocol said it,
+how much we trust it). :class:`Identity` folds them per field into the best value and
+keeps every disagreeing value beside it, because cheap cameras report bogus MACs or
+vendor names and an owner must be able to see that two sources disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+
+class Field(StrEnum):
+    """An identity field a device can report."""
+
+    VENDOR = "vendor"
+    BRAND = "brand"
+    MODEL = "model"
+    HARDWARE = "hardware"
+    FIRMWARE = "firmware"
+    BUILD = "build"
+    SERIAL = "serial"
+    MAC = "mac"
+    DEVICE_TYPE = "device_type"
+    NAME = "name"
+
+
+class DeviceClass(StrEnum):
+    """What a host is, as far as campatch is concerned."""
+
+    CAMERA = "camera"
+    NVR = "nvr"
+    DVR = "dvr"
+    NOT_CAMERA = "not_camera"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_video_device(self) -> bool:
+        """True for cameras, NVRs and DVRs: the devices campatch looks after."""
+        return self in (DeviceClass.CAMERA, DeviceClass.NVR, DeviceClass.DVR)
+
+
+class Confidence:
+    """How far an observation is trusted, by how it was obtained (0..1)."""
+
+    GUESS = 0.2  # a port number or a generic banner
+    OUI = 0.3  # a MAC prefix: vendors' boards get resold
+    BANNER = 0.5  # a vendor-specific Server header, realm or page title
+    DISCOVERY = 0.7  # the device's own unauthenticated discovery answer (SADP, DHIP, ONVIF scopes)
+    UNAUTHENTICATED_API = 0.8  # a documented API answering without credentials
+    AUTHENTICATED = 0.95  # the device's own API, after login
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One fact about a device and where it came from.
+
+    Args:
+        field: which identity field.
+        value: the value as the device said it (trimmed).
+        source: protocol and call that said it, e.g. ``"isapi:/ISAPI/System/deviceInfo"``.
+        confidence: trust in the value, see :class:`Confidence`.
+    """
+
+    field: Field
+    value: str
+    source: str
+    confidence: float
+
+
+_MAC_HEX = re.compile(r"[0-9a-f]{12}")
+
+
+def normalize_mac(value: str) -> str | None:
+    """``"50-E5-38-BB-AA-D1"`` -> ``"50:e5:38:bb:aa:d1"``; None if it is not a MAC."""
+    digits = re.sub(r"[^0-9a-f]", "", value.lower())
+    if not _MAC_HEX.fullmatch(digits) or digits in ("000000000000", "ffffffffffff"):
+        return None
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def _comparable(field_: Field, value: str) -> str:
+    if field_ is Field.MAC:
+        return normalize_mac(value) or value.lower()
+    return " ".join(value.split()).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """The chosen value of one field, plus every observation that disagrees with it."""
+
+    value: str
+    source: str
+    confidence: float
+    disagreements: tuple[Observation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a device is, folded from observations (see the module docstring)."""
+
+    fields: Mapping[Field, FieldValue] = field(default_factory=dict)
+    observations: tuple[Observation, ...] = ()
+
+    @classmethod
+    def of(cls, observations: Iterable[Observation]) -> Identity:
+        """Fold observations: per field the most trusted value wins, the rest are kept.
+
+        Ties keep the first observation seen, so callers list stronger protocols first.
+        """
+        obs = tuple(o for o in observations if o.value.strip())
+        chosen: dict[Field, FieldValue] = {}
+        for f in Field:
+            mine = [o for o in obs if o.field is f]
+            if not mine:
+                continue
+            best = max(mine, key=lambda o: o.confidence)  # max() keeps the first of equals
+            value = normalize_mac(best.value) or best.value if f is Field.MAC else best.value
+            key = _comparable(f, best.value)
+            seen: set[str] = {key}
+            others: list[Observation] = []
+            for o in mine:
+                k = _comparable(f, o.value)
+                if k not in seen:
+                    seen.add(k)
+                    others.append(o)
+            chosen[f] = FieldValue(value.strip(), best.source, best.confidence, tuple(others))
+        return cls(fields=chosen, observations=obs)
+
+    def get(self, f: Field) -> str | None:
+        """The chosen value of ``f``, or None if no source told it."""
+        fv = self.fields.get(f)
+        return fv.value if fv else None
+
+    def merged(self, more: Iterable[Observation]) -> Identity:
+        """A new identity with ``more`` observations added (stronger ones first)."""
+        return Identity.of((*more, *self.observations))
+
+    @property
+    def key(self) -> str | None:
+        """Stable device key for the inventory: MAC, else vendor+serial, else None."""
+        mac = self.get(Field.MAC)
+        if mac and (norm := normalize_mac(mac)):
+            return f"mac:{norm}"
+        serial = self.get(Field.SERIAL)
+        if serial and serial.strip("0"):
+            return f"serial:{(self.get(Field.VENDOR) or '').casefold()}:{serial}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """An open service on a host. ``port`` is the well-known (logical) port."""
+
+    port: int
+    transport: str  # "tcp" | "udp"
+    protocol: str  # "http", "https", "rtsp", "telnet", "ssh", "onvif", "hik-sdk", ...
+    banner: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A host that discovery found, with what discovery already learnt about it.
+
+    Args:
+        address: IP address (as text) of the host.
+        services: open services found by the probe or announced by the host.
+        observations: identity facts discovery learnt (SADP, DHIP, ONVIF scopes, SSDP).
+        found_by: names of the discovery sources that saw the host.
+        onvif_xaddrs: ONVIF device-service URLs the host announced.
+        upnp_locations: UPnP description URLs the host announced.
+        notes: free-form facts for drivers, e.g. ``{"upnp_device_type": "...IGD:1"}``.
+    """
+
+    address: str
+    services: tuple[Service, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    found_by: frozenset[str] = frozenset()
+    onvif_xaddrs: tuple[str, ...] = ()
+    upnp_locations: tuple[str, ...] = ()
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def has_port(self, port: int, transport: str = "tcp") -> bool:
+        """True if discovery saw ``port`` open."""
+        return any(s.port == port and s.transport == transport for s in self.services)
+
+    def merged(self, other: Candidate) -> Candidate:
+        """Union of what two discovery sources learnt about the same address."""
+        if other.address != self.address:
+            raise ValueError(f"cannot merge {other.address} into {self.address}")
+        services = {(s.port, s.transport): s for s in (*other.services, *self.services)}
+        return Candidate(
+            address=self.address,
+            services=tuple(sorted(services.values(), key=lambda s: (s.transport, s.port))),
+            observations=_unique((*self.observations, *other.observations)),
+            found_by=self.found_by | other.found_by,
+            onvif_xaddrs=_unique((*self.onvif_xaddrs, *other.onvif_xaddrs)),
+            upnp_locations=_unique((*self.upnp_locations, *other.upnp_locations)),
+            notes={**other.notes, **self.notes},
+        )
+
+
+def _unique(items: Iterable[_T]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that went wrong with one host; kept, never dropped (a "skip reason")."""
+
+    source: str  # protocol/step, e.g. "http:80", "onvif", "identify"
+    message: str
+
+
+class AuthState(StrEnum):
+    """What happened with credentials for a host."""
+
+    NOT_TRIED = "not_tried"  # no credentials known for it
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    LOCKED = "locked"  # the device signalled a lockout; no further attempts
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """Everything one scan learnt about one host.
+
+    Args:
+        address: the host's address.
+        device_class: camera/NVR/DVR, not a camera, or unknown.
+        what: for non-cameras, what it is where known ("printer", "router", "ssh server").
+        identity: folded identity.
+        services: open services.
+        drivers: the drivers that recognised the host, best first.
+        auth: what happened with credentials.
+        problems: what could not be done, with the reason.
+    """
+
+    address: str
+    device_class: DeviceClass
+    identity: Identity
+    what: str = ""
+    services: tuple[Service, ...] = ()
+    drivers: tuple[str, ...] = ()
+    auth: AuthState = AuthState.NOT_TRIED
+    problems: tuple[Problem, ...] = ()
+
+
+class ChangeKind(StrEnum):
+    """What a scan noticed compared with the inventory."""
+
+    NEW = "new"
+    GONE = "gone"
+    ADDRESS_CHANGED = "address_changed"
+    FIRMWARE_CHANGED = "firmware_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference between this scan and the inventory."""
+
+    kind: ChangeKind
+    device_key: str
+    address: str
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The outcome of one scan: every host seen, and what changed since the last one."""
+
+    scan_id: int | None
+    started_at: datetime
+    finished_at: datetime
+    targets: tuple[str, ...]
+    hosts: tuple[HostReport, ...]
+    changes: tuple[Change, ...] = ()
+
+
+class Secret:
+    """A password that refuses to be printed: ``repr``/``str`` show a placeholder.
+
+    Use :meth:`reveal` only at the one point where bytes go to the device.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The password itself, for the wire only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A username and password for a device (or a range, or a vendor)."""
+
+    username: str
+    password: Secret
+
+    def __repr__(self) -> str:
+        return f"Credential(username={self.username!r}, password=********)"

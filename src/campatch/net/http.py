@@ -1,0 +1,200 @@
+"""The one HTTP seam: every HTTP request to a device goes through :class:`HttpClient`.
+
+It enforces, per request: a connect and read timeout, a wall-clock deadline (so a
+device trickling one byte every few seconds cannot hold a scan), a cap on the body
+(counted after decompression, so a gzip bomb stops at the cap), the header-size cap
+of the HTTP parser, and the scan's :class:`~campatch.config.PortMap`. Every foreign
+error is mapped here to :class:`~campatch.errors.TransportError` or
+:class:`~campatch.errors.DeviceResponseError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import httpx
+
+from campatch.config import Limits, PortMap
+from campatch.errors import DeviceResponseError, TransportError
+from campatch.model import Credential
+
+_USER_AGENT = "campatch/0.1 (+inventory scan)"
+
+
+class AuthScheme(StrEnum):
+    """How to offer credentials over HTTP."""
+
+    DIGEST = "digest"
+    BASIC = "basic"
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """A bounded HTTP reply: status, headers and at most ``max_body_bytes`` of body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+    def header(self, name: str) -> str:
+        """The first value of header ``name``, or ``""``."""
+        return str(self.headers.get(name, ""))
+
+    def all_headers(self, name: str) -> list[str]:
+        """Every value of a header that may repeat (``WWW-Authenticate``)."""
+        return self.headers.get_list(name)
+
+    @property
+    def text(self) -> str:
+        """The body decoded leniently (devices lie about charsets)."""
+        return self.body.decode("utf-8", errors="replace")
+
+
+def _insecure_tls() -> ssl.SSLContext:
+    # Cameras ship self-signed certificates; identification must still work.
+    # Certificate quality is judged by the audit, not enforced here.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class HttpClient:
+    """Bounded async HTTP client for talking to devices. Use as an async context manager.
+
+    Args:
+        limits: timeouts, byte caps and concurrency.
+        port_map: where well-known ports really listen.
+        transport: an httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        port_map: PortMap | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.limits = limits
+        self.port_map = port_map or PortMap()
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            verify=_insecure_tls(),
+            timeout=httpx.Timeout(
+                connect=limits.connect_timeout_s,
+                read=limits.read_timeout_s,
+                write=limits.read_timeout_s,
+                pool=limits.request_deadline_s,
+            ),
+            limits=httpx.Limits(
+                max_connections=limits.max_concurrent_hosts * limits.max_concurrent_per_host,
+                max_keepalive_connections=limits.max_concurrent_hosts,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    def url(self, host: str, port: int, path: str, *, tls: bool = False) -> str:
+        """URL for ``path`` on the service that is known to live on ``port``."""
+        scheme = "https" if tls else "http"
+        bracketed = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{bracketed}:{self.port_map.actual(port)}{path}"
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        credential: Credential | None = None,
+        scheme: AuthScheme = AuthScheme.DIGEST,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        max_body_bytes: int | None = None,
+    ) -> HttpReply:
+        """Send one request and read a bounded reply.
+
+        Args:
+            method: HTTP method.
+            url: full URL (see :meth:`url`).
+            credential: offered with ``scheme`` when the device challenges.
+            scheme: digest or basic.
+            headers: extra request headers.
+            content: request body.
+            max_body_bytes: body cap for this request (default: ``limits.max_body_bytes``).
+
+        Raises:
+            TransportError: connect/read failure, timeout, deadline or body cap.
+            DeviceResponseError: a reply that is not valid HTTP (or a broken challenge).
+
+        Returns:
+            The reply, whatever its status.
+        """
+        cap = max_body_bytes or self.limits.max_body_bytes
+        auth = _auth(credential, scheme)
+        host = httpx.URL(url).host
+        try:
+            async with asyncio.timeout(self.limits.request_deadline_s):
+                return await self._exchange(method, url, auth, headers, content, cap)
+        except TimeoutError as err:
+            raise TransportError(
+                f"{url}: no complete reply within {self.limits.request_deadline_s:g} s", host=host
+            ) from err
+        except (httpx.TimeoutException, httpx.NetworkError) as err:
+            raise TransportError(f"{url}: {_describe(err)}", host=host) from err
+        except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
+            # ValueError/KeyError/IndexError come out of httpx's digest-challenge parser.
+            raise DeviceResponseError(
+                f"{url}: invalid HTTP reply ({_describe(err)})", host=host
+            ) from err
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        auth: httpx.Auth | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        cap: int,
+    ) -> HttpReply:
+        request = self._client.build_request(method, url, headers=headers, content=content)
+        response = await self._client.send(request, auth=auth, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise TransportError(
+                    f"{url}: reply declares {declared} bytes, cap is {cap}", host=request.url.host
+                )
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > cap:
+                    raise TransportError(
+                        f"{url}: reply body exceeds {cap} bytes", host=request.url.host
+                    )
+        finally:
+            await response.aclose()
+        return HttpReply(response.status_code, response.headers, bytes(body), url)
+
+
+def _auth(credential: Credential | None, scheme: AuthScheme) -> httpx.Auth | None:
+    if credential is None:
+        return None
+    if scheme is AuthScheme.BASIC:
+        return httpx.BasicAuth(credential.username, credential.password.reveal())
+    return httpx.DigestAuth(credential.username, credential.password.reveal())
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return text[:200] or type(err).__name__

@@ -1,0 +1,160 @@
+"""A small HTTP/1.1 server for simulated devices.
+
+Why not a web framework: a camera's web server is part of what is emulated. Devices
+send exact header sets (two ``WWW-Authenticate`` lines in vendor order, ``Server:
+Webs``), and hostile personalities must be able to misbehave at byte level (endless
+bodies, 1 MB headers, trickling one byte every few seconds). This server gives each
+handler that control with ~150 lines and no per-device framework overhead, which
+matters when one process hosts 500+ devices for the benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+MAX_REQUEST_HEAD = 65_536
+MAX_REQUEST_BODY = 64 * 1024 * 1024  # firmware uploads go through here later
+IDLE_TIMEOUT_S = 30.0
+
+_REASONS = {
+    200: "OK", 204: "No Content", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
+    501: "Not Implemented", 503: "Service Unavailable",
+}  # fmt: skip
+
+
+@dataclass
+class HttpRequest:
+    """One request as the simulated device sees it."""
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    peer: str  # client IP: lockouts are per client address on real devices
+
+    @property
+    def path(self) -> str:
+        """The path without query string."""
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters (last one wins)."""
+        return dict(parse_qsl(urlsplit(self.target).query, keep_blank_values=True))
+
+    def header(self, name: str) -> str:
+        """First value of header ``name`` (case-insensitive), or ``""``."""
+        low = name.lower()
+        return next((v for k, v in self.headers if k.lower() == low), "")
+
+
+@dataclass
+class HttpResponse:
+    """A response; ``headers`` keeps order and repeats (two WWW-Authenticate lines)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    close: bool = False
+
+    @classmethod
+    def text(
+        cls, body: str, status: int = 200, content_type: str = "text/plain", **kw: object
+    ) -> HttpResponse:
+        """A response with a text body of ``content_type``."""
+        headers = [("Content-Type", content_type)]
+        extra = kw.get("headers")
+        if isinstance(extra, list):
+            headers += extra
+        return cls(status, body.encode(), headers)
+
+
+#: A handler may return a response, or take over the raw stream (hostile devices).
+RawWriter = Callable[[asyncio.StreamWriter], Awaitable[None]]
+Handler = Callable[[HttpRequest], Awaitable[HttpResponse | RawWriter]]
+
+
+def serve_http(
+    handler: Handler, server_header: str | None
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """An ``asyncio.start_server`` callback serving ``handler`` with keep-alive.
+
+    Args:
+        handler: maps a request to a response (or a raw writer).
+        server_header: the ``Server`` header this device sends, or None for none.
+    """
+
+    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = str((writer.get_extra_info("peername") or ("?",))[0])
+        try:
+            while True:
+                request = await _read_request(reader, peer)
+                if request is None:
+                    return
+                result = await handler(request)
+                if not isinstance(result, HttpResponse):
+                    await result(writer)
+                    return
+                writer.write(_encode(result, server_header))
+                await writer.drain()
+                if result.close or request.header("Connection").lower() == "close":
+                    return
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+            return
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    return on_connection
+
+
+async def _read_request(reader: asyncio.StreamReader, peer: str) -> HttpRequest | None:
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT_S)
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        return None
+    if len(head) > MAX_REQUEST_HEAD:
+        return None
+    request_line, *lines = head.decode("latin-1").split("\r\n")
+    method, target, _version = request_line.split(" ", 2)
+    headers = [(k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines if ln)]
+    request = HttpRequest(method, target, headers, b"", peer)
+    if request.header("Transfer-Encoding").lower() == "chunked":
+        request.body = await _read_chunked(reader)
+    else:
+        length = int(request.header("Content-Length") or 0)
+        if length > MAX_REQUEST_BODY:
+            raise ValueError("request body too large")
+        request.body = await reader.readexactly(length) if length else b""
+    return request
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while True:
+        size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            await reader.readline()
+            return bytes(body)
+        body += await reader.readexactly(size)
+        await reader.readline()
+        if len(body) > MAX_REQUEST_BODY:
+            raise ValueError("request body too large")
+
+
+def _encode(response: HttpResponse, server_header: str | None) -> bytes:
+    reason = _REASONS.get(response.status, "Unknown")
+    lines = [f"HTTP/1.1 {response.status} {reason}"]
+    if server_header is not None:
+        lines.append(f"Server: {server_header}")
+    lines += [f"{k}: {v}" for k, v in response.headers]
+    lines.append(f"Content-Length: {len(response.body)}")
+    if response.close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
