@@ -1,0 +1,308 @@
+"""The Hikvision driver: fingerprint without credentials, identify over ISAPI.
+
+Fingerprint signals, combined as independent evidence (noisy-or):
+
+- a Hikvision ``Server`` header (``App-webs/``, ``DNVRS-Webs``, ``Hikvision-Webs``,
+  ``DVRDVS-Webs``; plain ``Webs`` counts less), the RTSP realm ``Hikvision`` or an RTSP
+  ``Server`` naming Hikvision;
+- SADP or MAC-OUI vendor observations discovery already made, an open SDK port 8000;
+- one unauthenticated ``GET /ISAPI/System/deviceInfo``: a 401 carrying a ``userCheck``
+  body is Hikvision's own answer and costs no login attempt (no ``Authorization``).
+
+Identify spends the host's auth budget, then first asks the same endpoint without
+credentials: a ``userCheck`` that says ``lock``, ``unlockTime`` > 0 or
+``retryLoginTime`` <= 1 stops it *before* a credential is offered (SAFETY D-02). Only
+then does it log in (Digest; Basic only when the device offers Basic and no Digest,
+as pyHik does). A refused login is read the same way: near the lock means stop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from campatch.discovery.interface import DiscoverySource
+from campatch.drivers.hikvision.models import DEVICE_INFO, DeviceInfo, UserCheck
+from campatch.drivers.hikvision.sadp import SadpSource
+from campatch.drivers.interface import Banners, Fingerprint, ProbeContext
+from campatch.errors import AuthError, DeviceResponseError, DriverError, LockoutError
+from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field, Observation
+from campatch.net.http import AuthScheme, HttpReply
+from campatch.net.rtsp import parse_challenge
+
+VENDOR = "Hikvision"
+ISAPI_SOURCE = f"isapi:{DEVICE_INFO.path}"
+SDK_PORT = 8000
+_SERVERS = {  # Server header (lower case, without "/version") -> device type it implies
+    "app-webs": "",
+    "hikvision-webs": "",
+    "dnvrs-webs": "NVR",
+    "dvrdvs-webs": "DVR",
+}
+_GENERIC_SERVER = "webs"  # also used by other GoAhead-derived firmware: weaker evidence
+_DEVICE_CLASSES = {"nvr": DeviceClass.NVR, "dvr": DeviceClass.DVR}
+_MAX_SCORE = 0.99
+
+
+@dataclass(frozen=True)
+class _Signal:
+    score: float
+    source: str
+    device_type: str = ""
+
+
+class HikvisionDriver:
+    """Hikvision cameras, NVRs and DVRs (ISAPI over HTTP, SADP discovery)."""
+
+    name = "hikvision"
+
+    async def fingerprint(
+        self, candidate: Candidate, banners: Banners, ctx: ProbeContext
+    ) -> Fingerprint | None:
+        """Unauthenticated verdict from banners, discovery facts and one ISAPI probe.
+
+        Returns:
+            The verdict, or None when nothing points at Hikvision.
+        """
+        signals = [*_banner_signals(banners), *_candidate_signals(candidate)]
+        observations: list[Observation] = []
+        try:
+            probe, observations = await _probe_isapi(candidate, banners, ctx)
+            signals += probe
+        except DriverError:
+            pass  # an unreadable probe only means less evidence
+        if not signals:
+            return None
+        observations += _signal_observations(signals)
+        return Fingerprint(
+            driver=self.name,
+            score=_combine(signals),
+            device_class=_device_class(signals, candidate, observations),
+            observations=tuple(observations),
+        )
+
+    async def identify(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> Sequence[Observation]:
+        """Log in over ISAPI and read ``/ISAPI/System/deviceInfo``.
+
+        Raises:
+            LockoutError: the device is locked or one failure away from it (D-02),
+                or the host's auth budget is used up.
+            AuthError: the credential was refused.
+            TransportError, DeviceResponseError: the device could not be read.
+
+        Returns:
+            Vendor, model, serial, MAC, firmware, build, hardware, device type, name.
+        """
+        host = candidate.address
+        ctx.auth.spend(host)
+        url = _isapi_url(candidate, ctx)
+        first = await ctx.http.request(DEVICE_INFO.method, url)
+        if first.status == 200:  # no login configured: the device's own, unauthenticated
+            info = DEVICE_INFO.response_type.decode(first.body, host=host)
+            return device_info_observations(info, Confidence.UNAUTHENTICATED_API)
+        if first.status != 401:
+            raise DeviceResponseError(f"{url}: expected 401 or 200, got {first.status}", host=host)
+        _stop_if_locked(_user_check(first, host), host, ctx)
+        reply = await ctx.http.request(
+            DEVICE_INFO.method, url, credential=credential, scheme=_scheme(first, url, host)
+        )
+        if reply.status == 200:
+            info = DEVICE_INFO.response_type.decode(reply.body, host=host)
+            return device_info_observations(info, Confidence.AUTHENTICATED)
+        if reply.status in (401, 403):
+            _refused(reply, credential, host, ctx)
+        raise DeviceResponseError(f"{url}: unexpected HTTP {reply.status}", host=host)
+
+    def discovery_sources(self) -> Sequence[DiscoverySource]:
+        """SADP (UDP 37020)."""
+        return [SadpSource()]
+
+
+def device_info_observations(info: DeviceInfo, confidence: float) -> list[Observation]:
+    """Observations from a decoded ``DeviceInfo`` (vendor key names already ours)."""
+    values = [
+        (Field.VENDOR, VENDOR),
+        (Field.MODEL, info.model),
+        (Field.SERIAL, info.serial),
+        (Field.MAC, info.mac),
+        (Field.FIRMWARE, info.firmware),
+        (Field.BUILD, info.build),
+        (Field.HARDWARE, info.hardware),
+        (Field.DEVICE_TYPE, info.device_type),
+        (Field.NAME, info.name),
+    ]
+    if info.manufacturer and info.manufacturer.casefold() != VENDOR.casefold():
+        values.append((Field.BRAND, info.manufacturer))  # an OEM label on Hikvision firmware
+    return [Observation(f, v, ISAPI_SOURCE, confidence) for f, v in values if v]
+
+
+# --- fingerprint helpers ------------------------------------------------------------
+
+
+def _banner_signals(banners: Banners) -> list[_Signal]:
+    signals: list[_Signal] = []
+    for header in banners.server_headers():
+        product = header.split("/", 1)[0].strip().casefold()
+        if product in _SERVERS:
+            signals.append(_Signal(Confidence.BANNER, "http:server", _SERVERS[product]))
+        elif product == _GENERIC_SERVER:
+            signals.append(_Signal(0.3, "http:server"))
+    if "Hikvision" in banners.realms():  # the RTSP realm (fingerprints.md §3)
+        signals.append(_Signal(Confidence.BANNER, "rtsp:realm"))
+    if any("hikvision" in r.header("Server").casefold() for r in banners.rtsp.values()):
+        signals.append(_Signal(Confidence.BANNER, "rtsp:server"))
+    return signals
+
+
+def _candidate_signals(candidate: Candidate) -> list[_Signal]:
+    signals = [
+        _Signal(o.confidence, o.source)
+        for o in candidate.observations
+        if o.field is Field.VENDOR and VENDOR.casefold() in o.value.casefold()
+    ]
+    if candidate.has_port(SDK_PORT):
+        signals.append(_Signal(0.1, "tcp:8000"))
+    return signals
+
+
+async def _probe_isapi(
+    candidate: Candidate, banners: Banners, ctx: ProbeContext
+) -> tuple[list[_Signal], list[Observation]]:
+    """One unauthenticated deviceInfo request: no ``Authorization``, no login attempt."""
+    if _http_port(candidate, banners) is None:
+        return [], []
+    host = candidate.address
+    reply = await ctx.http.request(DEVICE_INFO.method, _isapi_url(candidate, ctx, banners))
+    if reply.status == 200:
+        info = DeviceInfo.decode(reply.body, host=host)
+        observations = device_info_observations(info, Confidence.UNAUTHENTICATED_API)
+        return [_Signal(0.9, ISAPI_SOURCE, info.device_type)], observations
+    if reply.status != 401:
+        return [], []
+    if _user_check(reply, host) is not None:
+        return [_Signal(Confidence.UNAUTHENTICATED_API, "isapi:userCheck")], []
+    if any(_is_hex_realm(c) for c in reply.all_headers("WWW-Authenticate")):
+        return [_Signal(Confidence.BANNER, "isapi:realm")], []
+    return [], []
+
+
+def _is_hex_realm(challenge: str) -> bool:
+    scheme, params = parse_challenge(challenge)
+    realm = params.get("realm", "")
+    return scheme == "digest" and len(realm) >= 16 and all(c in "0123456789abcdef" for c in realm)
+
+
+def _signal_observations(signals: list[_Signal]) -> list[Observation]:
+    found: list[Observation] = []
+    for s in signals:
+        if s.score >= Confidence.BANNER and not s.source.startswith(("sadp", "oui")):
+            found.append(Observation(Field.VENDOR, VENDOR, s.source, s.score))
+        if s.device_type and s.source != ISAPI_SOURCE:
+            found.append(Observation(Field.DEVICE_TYPE, s.device_type, s.source, s.score))
+    return found
+
+
+def _combine(signals: list[_Signal]) -> float:
+    """Noisy-or: each signal is independent evidence; the result stays below 1."""
+    doubt = math.prod(1.0 - min(s.score, _MAX_SCORE) for s in signals)
+    return round(min(_MAX_SCORE, 1.0 - doubt), 3)
+
+
+def _device_class(
+    signals: list[_Signal], candidate: Candidate, observations: list[Observation]
+) -> DeviceClass:
+    types = [s.device_type for s in signals if s.device_type]
+    types += [
+        o.value for o in (*observations, *candidate.observations) if o.field is Field.DEVICE_TYPE
+    ]
+    for t in types:
+        if (found := _DEVICE_CLASSES.get(t.casefold())) is not None:
+            return found
+    return DeviceClass.CAMERA
+
+
+# --- identify helpers ---------------------------------------------------------------
+
+
+def _http_port(candidate: Candidate, banners: Banners | None = None) -> tuple[int, bool] | None:
+    """The web port to use and whether it speaks TLS; None when no web port is known."""
+    tls_of = {
+        s.port: s.protocol == "https"
+        for s in candidate.services
+        if s.transport == "tcp" and s.protocol in ("http", "https")
+    }
+    ports = set(tls_of) | set(banners.http if banners else ())
+    if not ports:
+        return None
+    plain = sorted(p for p in ports if not tls_of.get(p, p == 443))
+    port = 80 if 80 in ports else (plain[0] if plain else min(ports))
+    return port, tls_of.get(port, port == 443)
+
+
+def _isapi_url(candidate: Candidate, ctx: ProbeContext, banners: Banners | None = None) -> str:
+    port, tls = _http_port(candidate, banners) or (80, False)
+    return ctx.http.url(candidate.address, port, DEVICE_INFO.path, tls=tls)
+
+
+def _user_check(reply: HttpReply, host: str) -> UserCheck | None:
+    """The ``userCheck`` of a 401, None when the body is not XML (older firmware).
+
+    Raises:
+        DeviceResponseError: an XML body that is hostile or malformed.
+    """
+    if "xml" not in reply.header("Content-Type").lower() or not reply.body.strip():
+        return None
+    try:
+        return UserCheck.decode(reply.body, host=host)
+    except DeviceResponseError:
+        if b"<!DOCTYPE" in reply.body.upper() or b"<!ENTITY" in reply.body.upper():
+            raise
+        return None
+
+
+def _scheme(challenge_reply: HttpReply, url: str, host: str) -> AuthScheme:
+    """Digest when offered; Basic only when the device offers Basic and no Digest."""
+    schemes = {parse_challenge(c)[0] for c in challenge_reply.all_headers("WWW-Authenticate")}
+    if "digest" in schemes:
+        return AuthScheme.DIGEST
+    if "basic" in schemes:
+        return AuthScheme.BASIC
+    raise DeviceResponseError(f"{url}: 401 without a Digest or Basic challenge", host=host)
+
+
+def _stop_if_locked(check: UserCheck | None, host: str, ctx: ProbeContext) -> None:
+    """Raise LockoutError (after ``ctx.auth.locked``) when ``check`` signals a lock."""
+    if check is None or not (check.locked or check.near_lock):
+        return
+    by_us = "yes" if ctx.auth.failures(host) else "no"
+    if check.locked:
+        why = f"device reports a login lock for {check.unlock_time_s or 0} s (by us: {by_us})"
+        unlock = float(check.unlock_time_s) if check.unlock_time_s else None
+    else:
+        why = (
+            f"device allows {check.retry_login_time} more failed login(s) before it locks "
+            f"(by us: {by_us})"
+        )
+        unlock = None
+    ctx.auth.locked(host, why)
+    raise LockoutError(f"{host}: {why}", host=host, unlock_after_s=unlock)
+
+
+def _refused(reply: HttpReply, credential: Credential, host: str, ctx: ProbeContext) -> None:
+    ctx.auth.failed(host)
+    if reply.status == 403:
+        why = "device answered 403 to a login (treated as a lock)"
+        ctx.auth.locked(host, why)
+        raise LockoutError(f"{host}: {why}", host=host)
+    check = _user_check(reply, host)
+    _stop_if_locked(check, host, ctx)
+    left = "" if check is None else f" ({check.retry_login_time} tries left before the lock)"
+    raise AuthError(
+        f"{host}: ISAPI refused the login of user {credential.username!r}{left}", host=host
+    )
+
+
+DRIVER = HikvisionDriver()

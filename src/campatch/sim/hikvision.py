@@ -1,0 +1,440 @@
+"""Simulated Hikvision IP camera, NVR or DVR (``personality: hikvision``).
+
+Usage in a fleet file::
+
+    - name: lobby-cam
+      personality: hikvision
+      address: 127.20.0.10
+      model: DS-2CD2142FWD-I
+      firmware: V5.5.0
+      build: build 170725
+      serial: DS-2CD2142FWD-I20170725AAWR123456789
+      mac: 44:19:b6:12:34:56
+      users: {admin: "12345"}
+      lockout_max_failures: 5
+
+What it speaks (facts from VENDORS.md §1 and data/fingerprints.md unless marked):
+
+- HTTP 80, ``Server: Webs`` (option ``server_header``: ``App-webs/``, ``DNVRS-Webs``,
+  ``Hikvision-Webs``, ``DVRDVS-Webs`` for older firmware, NVRs and DVRs).
+  ISAPI needs HTTP Digest (MD5, ``qop="auth"``). Every 401 carries the captured header
+  set: ``X-Frame-Options: SAMEORIGIN``, ``Content-Type: application/xml;
+  charset="UTF-8"``, a Digest challenge (``domain="::"``, nonce ``<hex>:<ms>``,
+  ``opaque=""``, ``stale="FALSE"``) then a Basic challenge, realm a per-device hex
+  string (option ``http_realm`` sets another), and a ``userCheck`` body whose
+  ``retryLoginTime`` counts down.
+  - ``GET /ISAPI/System/deviceInfo``: ``DeviceInfo`` in the captured shape
+    (namespace ``http://www.hikvision.com/ver20/XMLSchema``; ``hardwareVersion`` only
+    when the spec has one).
+  - ``GET /ISAPI/Security/userCheck``: ``statusValue`` 200, ``isDefaultPassword``
+    (password ``12345``), ``isRiskPassword``, ``isActivated`` (isapi.org namespace,
+    as captured from a current device).
+  - ``GET /ISAPI/Security/illegalLoginLock``: the lock policy.
+  - Illegal-login lock per client address (:class:`~campatch.sim.auth.Lockout`,
+    5 failures / 1800 s by default). While locked even the right password gets 401
+    with ``lockStatus`` lock, ``unlockTime`` seconds and ``retryLoginTime`` 0. The
+    same lock covers ONVIF and RTSP (one counter per client, as on the device).
+- ONVIF on the web port (delegated to :class:`campatch.sim.onvif.OnvifService`),
+  WS-Discovery when ``spec.onvif`` and ``spec.ws_discovery``.
+- RTSP 554: Digest realm ``Hikvision`` then Basic (fingerprints.md §3; the shared RTSP
+  server repeats the realm in the Basic line, where the nmap capture has ``"/"``).
+  ``Server: Hikvision RTSP Server`` [assumed: seen only in third-party simulators].
+- SDK port 8000: accepts TCP and answers the first bytes a client sends with the nmap
+  ``ipcam`` reply ``00 00 00 10 00 00 00 1e 00 00 00 1e 00 00 00 00``, then closes
+  [assumed: that the device waits for a request; nmap files the match under its
+  NULL probe].
+- telnet 23 when ``spec.telnet``; SSDP when ``spec.ssdp`` (device type
+  ``urn:schemas-upnp-org:device:Basic:1`` [assumed, VENDORS.md §9], description at
+  ``/upnp/desc.xml``, ``SERVER`` header [assumed]).
+- SADP on UDP 37020, unicast and multicast group 239.255.255.250 (option ``sadp``,
+  default true). Inquiry: ``<Probe><Uuid>…</Uuid><Types>inquiry</Types></Probe>``.
+  The reply ``<ProbeMatch>`` echoes the inquiry's ``Uuid`` and ``Types``.
+  Confirmed in public SADP clients/dissectors (hiktools, HikPwn, UniversalScanner,
+  hikvision-tooling): the element names and order ``Uuid, Types, DeviceType,
+  DeviceDescription (model), DeviceSN, CommandPort, HttpPort, MAC (dash-separated),
+  IPv4Address, IPv4SubnetMask, IPv4Gateway, IPv6Address, IPv6Gateway, IPv6MaskLen,
+  DHCP, AnalogChannelNum, DigitalChannelNum, SoftwareVersion ("V5.3.0build 150513"),
+  DSPVersion, BootTime ("YYYY-MM-DD hh:mm:ss"), ResetAbility, DiskNumber, Activated,
+  PasswordResetAbility``, and the Uuid echo (HikPwn). [assumed]: the numeric
+  ``DeviceType`` values (option ``sadp_device_code``; public samples only show
+  placeholders), that the reply goes unicast to the inquirer, and that only
+  ``Types`` ``inquiry`` is answered.
+
+Options (beside the spec fields): ``server_header``, ``http_realm``, ``http_auth``
+(``"digest+basic"`` default, ``"digest"``, ``"basic"``), ``lockout_max_failures``,
+``lockout_seconds``, ``sadp``, ``sadp_device_code``, ``sdk`` (port 8000, default
+true), ``activated``, ``encoder_version``, ``rtsp_server``, ``ssdp_server`` and the
+fault ``hostile_device_info`` (``"billion_laughs"``, ``"quadratic"`` or ``"xxe"``
+with ``xxe_url``): deviceInfo then answers with that hostile XML (SAFETY I-01).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import math
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from xml.sax.saxutils import escape
+
+from campatch.errors import DeviceResponseError
+from campatch.net.xml import child_text, local, parse_xml
+from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
+from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
+from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, serve_http
+from campatch.sim.onvif import OnvifService, ws_discovery_service
+from campatch.sim.rtsp import rtsp_service
+from campatch.sim.ssdp import DESCRIPTION_PATH, ssdp_service, upnp_description
+from campatch.sim.telnet import telnet_service
+
+HIK_NS = "http://www.hikvision.com/ver20/XMLSchema"
+ISAPI_NS = "http://www.isapi.org/ver20/XMLSchema"
+SADP_PORT = 37020
+SADP_GROUP = "239.255.255.250"
+SDK_PORT = 8000
+SDK_REPLY = bytes.fromhex("000000100000001e0000001e00000000")
+SDK_IDLE_S = 10.0  # seconds the SDK port waits for a client's first bytes
+MAX_SADP_INQUIRY = 4_096  # bytes: an inquiry is ~120 bytes; larger datagrams are ignored
+LEGACY_DEFAULT_PASSWORD = "12345"  # the vendor's pre-2016 default (VENDORS.md §1)
+UPNP_DEVICE_TYPE = "urn:schemas-upnp-org:device:Basic:1"
+_XML = 'application/xml; charset="UTF-8"'
+_DEFAULTS = {
+    "vendor": "Hikvision", "model": "DS-2CD2142FWD-I", "firmware": "V5.5.0",
+    "build": "build 170725", "device_type": "IPCamera",
+}  # fmt: skip
+_DEVICE_NAMES = {  # factory device names [assumed for NVR/DVR; "IP CAMERA" is captured]
+    "IPCamera": "IP CAMERA", "NVR": "Network Video Recorder", "DVR": "Embedded Net DVR",
+}  # fmt: skip
+_SADP_CODES = {"IPCamera": "20008", "NVR": "30003", "DVR": "30001"}  # [assumed] placeholders
+
+Route = Callable[[HttpRequest, str], HttpResponse]
+
+
+class HikvisionRealm(DigestRealm):
+    """Digest checking with the challenge spelled exactly as Hikvision firmware does."""
+
+    def challenge(self, *, qop: bool = True) -> str:
+        """The captured Digest challenge: ``domain``, ``<hex>:<ms>`` nonce, empty opaque."""
+        nonce = f"{secrets.token_hex(16)}:{int(time.time() * 1000)}"
+        self._nonces.add(nonce)
+        if len(self._nonces) > 4096:
+            self._nonces.pop()
+        return (
+            f'Digest realm="{self.realm}", domain="::", qop="auth", nonce="{nonce}", '
+            'opaque="", algorithm="MD5", stale="FALSE"'
+        )
+
+
+def _fill_defaults(spec: DeviceSpec) -> None:
+    for key, value in _DEFAULTS.items():
+        if not getattr(spec, key):
+            setattr(spec, key, value)
+    if not spec.build.lower().startswith("build"):
+        spec.build = f"build {spec.build.strip()}"
+    if not spec.serial:
+        spec.serial = f"{spec.model}20{spec.build[-6:]}AAWR{_digits(spec.address, 9)}"
+    if not spec.mac:
+        spec.mac = "44:19:b6:" + ":".join(
+            f"{int(p) % 256:02x}" for p in spec.address.split(".")[1:]
+        )
+
+
+def _digits(text: str, n: int) -> str:
+    return str(int(hashlib.sha256(text.encode()).hexdigest(), 16))[:n]
+
+
+class HikvisionDevice(SimDevice):
+    """A Hikvision camera/NVR/DVR (see the module docstring for what it speaks).
+
+    Attributes:
+        lockout: the illegal-login lock, shared by ISAPI, ONVIF and RTSP.
+        realm: the web server's Digest realm and user table.
+    """
+
+    personality = "hikvision"
+
+    def __init__(self, spec: DeviceSpec, clock: Clock = time.monotonic) -> None:
+        super().__init__(spec, clock)
+        _fill_defaults(spec)
+        opts = spec.options
+        self.lockout = Lockout(
+            max_failures=int(opts.get("lockout_max_failures", 5)),
+            lock_s=float(opts.get("lockout_seconds", 1800)),
+            window_s=float(opts.get("lockout_seconds", 1800)),
+            clock=clock,
+        )
+        auth = str(opts.get("http_auth", "digest+basic"))
+        self.offer_digest, self.offer_basic = "digest" in auth, "basic" in auth
+        self.realm = HikvisionRealm(self._realm_name(), spec.users, allow_basic=self.offer_basic)
+        self.onvif = OnvifService(self, lockout=self.lockout) if spec.onvif else None
+        self._routes: dict[str, Route] = {
+            "/ISAPI/System/deviceInfo": self._device_info,
+            "/ISAPI/Security/userCheck": self._user_check,
+            "/ISAPI/Security/illegalLoginLock": self._illegal_login_lock,
+        }
+        self._udp: list[UdpService] | None = None
+
+    def _realm_name(self) -> str:
+        configured = self.spec.options.get("http_realm")
+        if configured:
+            return str(configured)
+        return hashlib.sha256(f"realm:{self.spec.serial}".encode()).hexdigest()[:24]
+
+    @property
+    def server_header(self) -> str:
+        """The web server's ``Server`` header."""
+        return str(self.spec.options.get("server_header", "Webs"))
+
+    def tcp_services(self) -> list[TcpService]:
+        """HTTP 80, RTSP 554, SDK 8000 and, when enabled, telnet 23."""
+        opts = self.spec.options
+        services = [
+            TcpService(80, serve_http(self._handle, self.server_header)),
+            rtsp_service(
+                self,
+                server=str(opts.get("rtsp_server", "Hikvision RTSP Server")),
+                realm="Hikvision",
+                scheme="both",
+                lockout=self.lockout,
+            ),
+        ]
+        if opts.get("sdk", True):
+            services.append(TcpService(SDK_PORT, self._sdk))
+        if self.spec.telnet:
+            services.append(telnet_service(self))
+        return services
+
+    def udp_services(self) -> list[UdpService]:
+        """SADP, and SSDP / WS-Discovery when the spec enables them (built once)."""
+        if self._udp is None:
+            self._udp = self._build_udp()
+        return self._udp
+
+    def _build_udp(self) -> list[UdpService]:
+        spec = self.spec
+        services: list[UdpService] = []
+        if spec.options.get("sadp", True):
+            services.append(UdpService(SADP_PORT, self._sadp, multicast_group=SADP_GROUP))
+        if spec.ssdp:
+            server = str(spec.options.get("ssdp_server", "Linux/3.0 UPnP/1.0 Hikvision/1.0"))
+            services.append(
+                ssdp_service(self, device_type=UPNP_DEVICE_TYPE, location_port=80, server=server)
+            )
+        if spec.onvif and spec.ws_discovery:
+            services.append(ws_discovery_service(self, xaddr_port=80))
+        return services
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    async def _handle(self, request: HttpRequest) -> HttpResponse | RawWriter:
+        scheme = request.header("Authorization").split(" ", 1)[0] or "-"
+        self.log(f"http {request.method} {request.target} auth={scheme} from {request.peer}")
+        if self.onvif is not None and (answer := await self.onvif.handle(request)) is not None:
+            return answer
+        if request.path == "/" and request.method == "GET":
+            return _index_page()
+        if request.path == DESCRIPTION_PATH and self.spec.ssdp:
+            body = upnp_description(self, UPNP_DEVICE_TYPE)
+            return HttpResponse(200, body, [("Content-Type", 'text/xml; charset="utf-8"')])
+        if not request.path.startswith("/ISAPI/"):
+            return HttpResponse.text("<html><body>404 Not Found</body></html>", 404, "text/html")
+        denied, user = self._authenticate(request)
+        if denied is not None:
+            return denied
+        route = self._routes.get(request.path)
+        if route is None:
+            return _response_status(request.path, 404, "notSupport")
+        if request.method != "GET":
+            return _response_status(request.path, 405, "invalidOperation")
+        return route(request, user)
+
+    def _authenticate(self, request: HttpRequest) -> tuple[HttpResponse | None, str]:
+        """None and the user name when the request may pass, else the 401 to send."""
+        peer = request.peer
+        if self.lockout.is_locked(peer):
+            return self._unauthorized(peer), ""
+        self.realm.users = self.spec.users  # a test may have replaced the account table
+        result, user = self.realm.check(request.header("Authorization"), request.method)
+        self.lockout.record(peer, result)
+        if result is AuthResult.OK:
+            return None, user
+        return self._unauthorized(peer), ""
+
+    def _unauthorized(self, peer: str) -> HttpResponse:
+        locked = self.lockout.is_locked(peer)
+        unlock = math.ceil(self.lockout.unlock_in(peer)) if locked else 0
+        retry = 0 if locked else self.lockout.remaining(peer)
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<userCheck>\n'
+            "<statusValue>401</statusValue>\n<statusString>Unauthorized</statusString>\n"
+            f"<lockStatus>{'lock' if locked else 'unlock'}</lockStatus>\n"
+            f"<unlockTime>{unlock}</unlockTime>\n<retryLoginTime>{retry}</retryLoginTime>\n"
+            "</userCheck>\n"
+        )
+        headers = [("X-Frame-Options", "SAMEORIGIN"), ("Content-Type", _XML)]
+        if self.offer_digest:
+            headers.append(("WWW-Authenticate", self.realm.challenge()))
+        if self.offer_basic:
+            headers.append(("WWW-Authenticate", self.realm.basic_challenge()))
+        return HttpResponse(401, body.encode(), headers)
+
+    def _device_info(self, request: HttpRequest, user: str) -> HttpResponse:
+        hostile = self.spec.options.get("hostile_device_info")
+        if hostile:
+            return _xml_response(_hostile_xml(str(hostile), self.spec.options))
+        return _xml_response(device_info_xml(self.spec))
+
+    def _user_check(self, request: HttpRequest, user: str) -> HttpResponse:
+        password = self.spec.users.get(user, "")
+        default = password == LEGACY_DEFAULT_PASSWORD
+        activated = bool(self.spec.options.get("activated", True))
+        return _xml_response(
+            f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<userCheck version="2.0" xmlns="{ISAPI_NS}">\n'
+            "<statusValue>200</statusValue>\n<statusString>OK</statusString>\n"
+            f"<isDefaultPassword>{_flag(default)}</isDefaultPassword>\n"
+            f"<isRiskPassword>{_flag(default or len(password) < 8)}</isRiskPassword>\n"
+            f"<isActivated>{_flag(activated)}</isActivated>\n</userCheck>\n"
+        )
+
+    def _illegal_login_lock(self, request: HttpRequest, user: str) -> HttpResponse:
+        return _xml_response(
+            f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<IllegalLoginLock version="2.0" xmlns="{ISAPI_NS}">\n<enabled>true</enabled>\n'
+            f"<maxIllegalLoginTimes>{self.lockout.max_failures}</maxIllegalLoginTimes>\n"
+            f"<maxIllegalLoginLockTime>{int(self.lockout.lock_s)}</maxIllegalLoginLockTime>\n"
+            "</IllegalLoginLock>\n"
+        )
+
+    # --- SDK port and SADP ------------------------------------------------------------
+
+    async def _sdk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = await asyncio.wait_for(reader.read(1024), SDK_IDLE_S)
+            if first:
+                self.log(f"sdk {len(first)} bytes")
+                writer.write(SDK_REPLY)
+                await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    def _sadp(self, data: bytes, client: tuple[str, int]) -> list[bytes]:
+        if not self.spec.options.get("sadp", True) or len(data) > MAX_SADP_INQUIRY:
+            return []
+        try:
+            root = parse_xml(data, what="SADP inquiry")
+        except DeviceResponseError:
+            return []
+        if local(root.tag) != "Probe" or child_text(root, "Types") != "inquiry":
+            return []
+        self.log(f"sadp inquiry from {client[0]}")
+        return [sadp_probe_match(self.spec, child_text(root, "Uuid") or "")]
+
+
+def device_info_xml(spec: DeviceSpec) -> str:
+    """The ``DeviceInfo`` document ``spec`` describes, in the vendor's shape."""
+    fields = [
+        ("deviceName", spec.options.get("device_name") or _DEVICE_NAMES.get(spec.device_type, "")),
+        ("deviceID", str(uuid.uuid5(uuid.NAMESPACE_OID, spec.serial))),
+        ("model", spec.model),
+        ("serialNumber", spec.serial),
+        ("macAddress", spec.mac.lower()),
+        ("firmwareVersion", spec.firmware),
+        ("firmwareReleasedDate", spec.build),
+        ("encoderVersion", spec.options.get("encoder_version", "V7.3")),
+        ("encoderReleasedDate", spec.build),
+    ]
+    if spec.hardware:
+        fields.append(("hardwareVersion", spec.hardware))
+    fields += [("deviceType", spec.device_type), ("manufacturer", "hikvision")]
+    body = "".join(f"  <{k}>{escape(str(v))}</{k}>\n" for k, v in fields)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<DeviceInfo version="2.0" xmlns="{HIK_NS}">\n{body}</DeviceInfo>\n'
+    )
+
+
+def sadp_probe_match(spec: DeviceSpec, inquiry_uuid: str) -> bytes:
+    """The SADP ``<ProbeMatch>`` reply of ``spec`` to an inquiry carrying ``inquiry_uuid``."""
+    code = spec.options.get("sadp_device_code") or _SADP_CODES.get(spec.device_type, "20008")
+    build = spec.build.removeprefix("build").strip()
+    activated = bool(spec.options.get("activated", True))
+    fields = [
+        ("Uuid", inquiry_uuid), ("Types", "inquiry"), ("DeviceType", code),
+        ("DeviceDescription", spec.model), ("DeviceSN", spec.serial),
+        ("CommandPort", SDK_PORT), ("HttpPort", 80), ("MAC", spec.mac.lower().replace(":", "-")),
+        ("IPv4Address", spec.address), ("IPv4SubnetMask", "255.0.0.0"),
+        ("IPv4Gateway", "0.0.0.0"), ("IPv6Address", "::"), ("IPv6Gateway", "::"),
+        ("IPv6MaskLen", 64), ("DHCP", "false"), ("AnalogChannelNum", 0),
+        ("DigitalChannelNum", 1), ("SoftwareVersion", f"{spec.firmware}build {build}"),
+        ("DSPVersion", f"{spec.options.get('encoder_version', 'V7.3')}build {build}"),
+        ("BootTime", "2024-01-01 00:00:00"), ("ResetAbility", "false"), ("DiskNumber", 0),
+        ("Activated", _flag(activated)), ("PasswordResetAbility", "true"),
+    ]  # fmt: skip
+    body = "".join(f"<{k}>{escape(str(v))}</{k}>\n" for k, v in fields)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<ProbeMatch>\n{body}</ProbeMatch>\n'.encode()
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _xml_response(text: str) -> HttpResponse:
+    return HttpResponse(200, text.encode(), [("Content-Type", _XML)])
+
+
+def _response_status(path: str, status: int, sub_status: str) -> HttpResponse:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<ResponseStatus version="2.0" xmlns="{ISAPI_NS}">\n'
+        f"<requestURL>{escape(path)}</requestURL>\n<statusCode>4</statusCode>\n"
+        "<statusString>Invalid Operation</statusString>\n"
+        f"<subStatusCode>{sub_status}</subStatusCode>\n</ResponseStatus>\n"
+    )
+    return HttpResponse(status, body.encode(), [("Content-Type", _XML)])
+
+
+def _index_page() -> HttpResponse:
+    # Current firmware serves a tiny page whose script sends the browser to the login page.
+    page = (
+        "\ufeff<!doctype html>\r\n<html>\r\n<head>\r\n\t<title></title>\r\n"
+        '<script>window.location.href = "/doc/page/login.asp?_" + (new Date()).getTime();'
+        "</script>\r\n</head>\r\n<body></body>\r\n</html>\r\n"
+    )
+    return HttpResponse(
+        200,
+        page.encode(),
+        [("X-Frame-Options", "SAMEORIGIN"), ("Content-Type", "text/html")],
+    )
+
+
+def _hostile_xml(kind: str, options: dict[str, object]) -> str:
+    if kind == "xxe":
+        url = escape(str(options.get("xxe_url", "file:///etc/passwd")), {'"': "&quot;"})
+        return (
+            f'<?xml version="1.0"?>\n<!DOCTYPE DeviceInfo [<!ENTITY x SYSTEM "{url}">]>\n'
+            f'<DeviceInfo xmlns="{HIK_NS}"><model>&x;</model></DeviceInfo>\n'
+        )
+    if kind == "quadratic":
+        blob = "A" * 50_000
+        return (
+            f'<?xml version="1.0"?>\n<!DOCTYPE DeviceInfo [<!ENTITY a "{blob}">]>\n'
+            f'<DeviceInfo xmlns="{HIK_NS}"><model>{"&a;" * 1000}</model></DeviceInfo>\n'
+        )
+    levels = ['<!ENTITY l0 "lol">'] + [
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE DeviceInfo [{"".join(levels)}]>\n'
+        f'<DeviceInfo xmlns="{HIK_NS}"><model>&l9;</model></DeviceInfo>\n'
+    )
+
+
+DEVICE = HikvisionDevice
