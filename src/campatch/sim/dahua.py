@@ -1,0 +1,393 @@
+"""Simulated Dahua-firmware camera, NVR or DVR (``personality: dahua``), also OEM brands.
+
+Usage in a fleet file::
+
+    - name: door-cam
+      personality: dahua
+      address: 127.20.0.22
+      brand: Amcrest                 # getVendor / DHIP Vendor; "" -> "Dahua"
+      model: IP8M-2496EB             # getSystemInfo deviceType, getDeviceType, DHIP DeviceType
+      device_type: IPC-HDW2831T      # the Dahua base model: updateSerial; its prefix gives the class
+      firmware: 2.800.0000000.25.R
+      build: "2021-07-19"
+      serial: AMC0123456789ABCD
+      mac: 9c:8e:cd:20:00:22
+      users: {admin: Door-Amcrest-1}
+
+What it speaks. Facts come from VENDORS.md §2/§10 and data/fingerprints.md unless
+tagged; [assumed] marks what no public source confirmed.
+
+- HTTP 80 with **no** ``Server`` header (the nmap "Dahua webcam httpd" and "Amcrest"
+  match lines show a header set without one).
+- CGI API, plain ``key=value`` lines with CRLF:
+  ``magicBox.cgi?action=getSystemInfo`` (appAutoStart, deviceType, hardwareVersion,
+  processor, serialNumber, updateSerial), ``getSoftwareVersion``
+  (``version=<firmware>,build:<build>``), ``getDeviceType`` (``type=``), ``getSerialNo``
+  (``sn=``), ``getVendor`` (``vendor=``), ``getMachineName`` (``name=``),
+  ``getHardwareVersion`` (``version=``), ``getDeviceClass`` (``class=NVR`` — format from
+  a public client verified against an NVR) and
+  ``configManager.cgi?action=getConfig&name=Network`` (``table.Network.eth0.PhysicalAddress``
+  [assumed key layout, VENDORS.md]). An unknown action or config name answers 400
+  ``Error\\r\\nBad Request!\\r\\n`` (Dahua's error convention).
+- Auth: HTTP Digest, realm ``Login to <serial>`` with ``qop="auth"`` and an ``opaque``
+  (public clients' captured challenges); Basic is refused unless option
+  ``legacy_basic`` (then Basic only, as on older firmware). A refused login is 401.
+- Web lockout per client address (default 5 failures / 1800 s; options
+  ``lockout_max_failures`` / ``lockout_seconds``; VENDORS.md: "around half an hour").
+  While locked even the right password gets 401 and a fresh challenge; the body says
+  ``Error\\r\\nUser is locked!\\r\\n`` [assumed: what the CGI says when locked is not
+  public; option ``lock_message: false`` makes the lock silent, a bare 401]. RTSP
+  logins count towards the web lockout [assumed].
+- ONVIF on the web port with its own counter (``onvif_lockout``: SAFETY's "separate
+  web and ONVIF counters"); option ``shared_lockout: true`` makes ``onvif_lockout``
+  the web ``lockout`` (the combined variant of SAFETY D-01). WS-Discovery when
+  ``spec.onvif`` and ``spec.ws_discovery``.
+- RTSP 554: ``Server: Rtsp Server/3.0``, Digest realm ``Login to <serial>``
+  (VENDORS.md §10; nmap's Lorex line has the same realm).
+- TCP 37777, the private SDK protocol: the port accepts, reads up to 64 bytes and
+  closes without answering (its binary replies were not sourced).
+- DHIP on UDP 37810, unicast and multicast group 239.255.255.251 (option ``dhip``,
+  default true). Confirmed in public clients and captures (rroller/dahua discovery
+  tests, Rapid7's Lorex discovery script, a DHIP amplification advisory): the
+  request is a 32-byte header (``20 00 00 00 "DHIP"``, 8 zero bytes of session and
+  request id, the JSON length as little-endian 64-bit at offsets 16 and 24) plus
+  ``{"method":"DHDiscover.search","params":{"mac":"","uni":1}}``; the reply uses the
+  same header and ``{"mac", "method":"client.notifyDevInfo", "params":{"deviceInfo":
+  {AlarmInputChannels, AlarmOutputChannels, DeviceClass, DeviceType, HttpPort,
+  IPv4Address{DefaultGateway, DhcpEnable, IPAddress, SubnetMask}, MachineName,
+  Manufacturer "Private", Port 37777, RemoteVideoInputChannels, SerialNo, Vendor,
+  Version, VideoInputChannels, VideoOutputChannels}}}``, spaced ``"key" : value`` as
+  the firmware prints it. ``Version`` carries no build. No capture shows a
+  ``HardwareVersion`` key, so it is not sent. [assumed]: a non-empty ``params.mac``
+  is answered only by that MAC; only well-formed DHIP searches are answered (real
+  firmware answers almost any byte, which is why it is an amplifier).
+- telnet 23 when ``spec.telnet``; SSDP when ``spec.ssdp`` (device type
+  ``urn:schemas-upnp-org:device:Basic:1`` [assumed, VENDORS.md §9]).
+
+Options: ``legacy_basic``, ``lockout_max_failures``, ``lockout_seconds``,
+``shared_lockout``, ``lock_message``, ``dhip``, ``processor``, ``ssdp_server`` and the
+fault ``cgi_garbage: true`` (getSystemInfo answers 200 with binary junk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
+from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
+from campatch.sim.http import HttpRequest, HttpResponse, serve_http
+from campatch.sim.onvif import OnvifService, ws_discovery_service
+from campatch.sim.rtsp import rtsp_service
+from campatch.sim.ssdp import DESCRIPTION_PATH, ssdp_service, upnp_description
+from campatch.sim.telnet import telnet_service
+
+DHIP_PORT = 37810
+DHIP_GROUP = "239.255.255.251"
+SDK_PORT = 37777
+SDK_IDLE_S = 5.0  # seconds the SDK port waits for a client's first bytes
+MAX_DHIP_REQUEST = 4_096  # bytes: a search is ~90 bytes
+UPNP_DEVICE_TYPE = "urn:schemas-upnp-org:device:Basic:1"
+BAD_REQUEST = "Error\r\nBad Request!\r\n"
+LOCKED_BODY = "Error\r\nUser is locked!\r\n"  # [assumed], see the module docstring
+_CLASS_PREFIXES = ("IPC", "SD", "HAC", "NVR", "HCVR", "XVR", "DVR")
+_DEFAULTS = {
+    "model": "IPC-HDW5831R-ZE", "hardware": "1.00", "firmware": "2.800.0000016.0.R",
+    "build": "2020-06-05",
+}  # fmt: skip
+
+CgiRoute = Callable[[HttpRequest], HttpResponse]
+
+
+class DahuaRealm(DigestRealm):
+    """Digest checking with the challenge spelled as Dahua firmware does (with ``opaque``)."""
+
+    def challenge(self, *, qop: bool = True) -> str:
+        """``Digest realm="Login to <serial>", qop="auth", nonce=..., opaque=...``."""
+        nonce = str(secrets.randbelow(10**10))
+        self._nonces.add(nonce)
+        if len(self._nonces) > 4096:
+            self._nonces.pop()
+        return (
+            f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", '
+            f'opaque="{secrets.token_hex(20)}"'
+        )
+
+
+def _fill_defaults(spec: DeviceSpec) -> None:
+    for key, value in _DEFAULTS.items():
+        if not getattr(spec, key):
+            setattr(spec, key, value)
+    if not spec.serial:
+        spec.serial = "5K" + "".join(f"{int(p) % 256:02X}" for p in spec.address.split(".")) + "PAZ"
+    if not spec.mac:
+        spec.mac = "14:a7:8b:" + ":".join(
+            f"{int(p) % 256:02x}" for p in spec.address.split(".")[1:]
+        )
+
+
+def device_class(spec: DeviceSpec) -> str:
+    """The Dahua class ("IPC", "NVR", "XVR" ...) from the base model, else the model."""
+    for name in (spec.device_type, spec.model):
+        upper = name.upper().removeprefix("DHI-").removeprefix("DH-")
+        found = next((p for p in _CLASS_PREFIXES if upper.startswith(p)), None)
+        if found:
+            return found
+    return "IPC"
+
+
+def _kv(lines: list[tuple[str, str]]) -> HttpResponse:
+    body = "".join(f"{k}={v}\r\n" for k, v in lines)
+    return HttpResponse.text(body)
+
+
+class DahuaDevice(SimDevice):
+    """A Dahua-firmware camera/NVR/DVR (see the module docstring for what it speaks).
+
+    Attributes:
+        lockout: the web (CGI) and RTSP login lock per client address.
+        onvif_lockout: the ONVIF lock; the same object as ``lockout`` when the option
+            ``shared_lockout`` is set.
+        realm: the web server's Digest realm and user table.
+    """
+
+    personality = "dahua"
+
+    def __init__(self, spec: DeviceSpec, clock: Clock = time.monotonic) -> None:
+        super().__init__(spec, clock)
+        _fill_defaults(spec)
+        opts = spec.options
+        self.lockout = self._new_lockout()
+        self.onvif_lockout = self.lockout if opts.get("shared_lockout") else self._new_lockout()
+        self.legacy_basic = bool(opts.get("legacy_basic", False))
+        self.realm = DahuaRealm(
+            f"Login to {spec.serial}", spec.users, allow_basic=self.legacy_basic
+        )
+        self.onvif = OnvifService(self, lockout=self.onvif_lockout) if spec.onvif else None
+        self._magicbox: dict[str, CgiRoute] = {
+            "getSystemInfo": self._system_info,
+            "getSoftwareVersion": lambda r: _kv([("version", self._version())]),
+            "getDeviceType": lambda r: _kv([("type", self.spec.model)]),
+            "getSerialNo": lambda r: _kv([("sn", self.spec.serial)]),
+            "getVendor": lambda r: _kv([("vendor", self.spec.brand or "Dahua")]),
+            "getMachineName": lambda r: _kv([("name", self._machine_name())]),
+            "getHardwareVersion": lambda r: _kv([("version", self.spec.hardware)]),
+            "getDeviceClass": lambda r: _kv([("class", device_class(self.spec))]),
+        }
+        self._udp: list[UdpService] | None = None
+
+    def _new_lockout(self) -> Lockout:
+        seconds = float(self.spec.options.get("lockout_seconds", 1800))
+        return Lockout(
+            max_failures=int(self.spec.options.get("lockout_max_failures", 5)),
+            lock_s=seconds,
+            window_s=seconds,
+            clock=self.clock,
+        )
+
+    def _version(self) -> str:
+        return f"{self.spec.firmware},build:{self.spec.build}"
+
+    def _machine_name(self) -> str:
+        return self.spec.name or self.spec.serial
+
+    # --- services -----------------------------------------------------------------------
+
+    def tcp_services(self) -> list[TcpService]:
+        """HTTP 80, RTSP 554, the SDK port 37777 and, when enabled, telnet 23."""
+        services = [
+            TcpService(80, serve_http(self._handle, None)),
+            rtsp_service(
+                self,
+                server="Rtsp Server/3.0",
+                realm=f"Login to {self.spec.serial}",
+                scheme="digest",
+                lockout=self.lockout,
+            ),
+            TcpService(SDK_PORT, self._sdk),
+        ]
+        if self.spec.telnet:
+            services.append(telnet_service(self))
+        return services
+
+    def udp_services(self) -> list[UdpService]:
+        """DHIP, and SSDP / WS-Discovery when the spec enables them (built once)."""
+        if self._udp is None:
+            self._udp = self._build_udp()
+        return self._udp
+
+    def _build_udp(self) -> list[UdpService]:
+        spec = self.spec
+        services: list[UdpService] = []
+        if spec.options.get("dhip", True):
+            services.append(UdpService(DHIP_PORT, self._dhip, multicast_group=DHIP_GROUP))
+        if spec.ssdp:
+            server = str(spec.options.get("ssdp_server", "Linux/3.10 UPnP/1.0 Dahua/1.0"))
+            services.append(
+                ssdp_service(self, device_type=UPNP_DEVICE_TYPE, location_port=80, server=server)
+            )
+        if spec.onvif and spec.ws_discovery:
+            services.append(ws_discovery_service(self, xaddr_port=80))
+        return services
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    async def _handle(self, request: HttpRequest) -> HttpResponse:
+        scheme = request.header("Authorization").split(" ", 1)[0] or "-"
+        self.log(f"http {request.method} {request.target} auth={scheme} from {request.peer}")
+        if self.onvif is not None and (answer := await self.onvif.handle(request)) is not None:
+            return answer
+        if request.path == "/" and request.method == "GET":
+            return _index_page()
+        if request.path == DESCRIPTION_PATH and self.spec.ssdp:
+            body = upnp_description(self, UPNP_DEVICE_TYPE)
+            return HttpResponse(200, body, [("Content-Type", 'text/xml; charset="utf-8"')])
+        if not request.path.startswith("/cgi-bin/"):
+            return HttpResponse.text("<html><body>404 Not Found</body></html>", 404, "text/html")
+        denied = self._authenticate(request)
+        return denied or self._cgi(request)
+
+    def _authenticate(self, request: HttpRequest) -> HttpResponse | None:
+        """None when the request may pass, else the 401 to send."""
+        peer = request.peer
+        authorization = request.header("Authorization")
+        if self.lockout.is_locked(peer):
+            return self._unauthorized(locked=bool(authorization))
+        self.realm.users = self.spec.users  # a test may have replaced the account table
+        result, _user = self.realm.check(authorization, request.method)
+        self.lockout.record(peer, result)
+        if result is AuthResult.OK:
+            return None
+        return self._unauthorized(locked=self.lockout.is_locked(peer))
+
+    def _unauthorized(self, *, locked: bool) -> HttpResponse:
+        challenge = self.realm.basic_challenge() if self.legacy_basic else self.realm.challenge()
+        body = "<html><body>401 Unauthorized</body></html>"
+        content_type = "text/html"
+        if locked and self.spec.options.get("lock_message", True):
+            body, content_type = LOCKED_BODY, "text/plain"
+        return HttpResponse.text(body, 401, content_type, headers=[("WWW-Authenticate", challenge)])
+
+    def _cgi(self, request: HttpRequest) -> HttpResponse:
+        query = request.query
+        if request.path == "/cgi-bin/magicBox.cgi":
+            route = self._magicbox.get(query.get("action", ""))
+            return route(request) if route else HttpResponse.text(BAD_REQUEST, 400)
+        config = (query.get("action"), query.get("name"))
+        if request.path == "/cgi-bin/configManager.cgi" and config == ("getConfig", "Network"):
+            return self._network()
+        return HttpResponse.text(BAD_REQUEST, 400)
+
+    def _system_info(self, request: HttpRequest) -> HttpResponse:
+        if self.spec.options.get("cgi_garbage"):
+            return HttpResponse(200, bytes(range(256)) * 4, [("Content-Type", "text/plain")])
+        s = self.spec
+        return _kv(
+            [
+                ("appAutoStart", "true"),
+                ("deviceType", s.model),
+                ("hardwareVersion", s.hardware),
+                ("processor", str(s.options.get("processor", "S3LM"))),
+                ("serialNumber", s.serial),
+                ("updateSerial", s.device_type or s.model),
+            ]
+        )
+
+    def _network(self) -> HttpResponse:
+        s = self.spec
+        prefix = "table.Network"
+        return _kv(
+            [
+                (f"{prefix}.DefaultInterface", "eth0"),
+                (f"{prefix}.Domain", "dahua"),
+                (f"{prefix}.Hostname", self._machine_name()),
+                (f"{prefix}.eth0.DhcpEnable", "false"),
+                (f"{prefix}.eth0.IPAddress", s.address),
+                (f"{prefix}.eth0.MTU", "1500"),
+                (f"{prefix}.eth0.PhysicalAddress", s.mac),
+                (f"{prefix}.eth0.SubnetMask", "255.0.0.0"),
+            ]
+        )
+
+    # --- SDK port and DHIP --------------------------------------------------------------
+
+    async def _sdk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = await asyncio.wait_for(reader.read(64), SDK_IDLE_S)
+            self.log(f"sdk {len(first)} bytes")
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    def _dhip(self, data: bytes, client: tuple[str, int]) -> list[bytes]:
+        message = _dhip_message(data)
+        if message is None or message.get("method") != "DHDiscover.search":
+            return []
+        params = message.get("params")
+        wanted = params.get("mac", "") if isinstance(params, dict) else ""
+        if wanted and str(wanted).lower() != self.spec.mac.lower():
+            return []
+        self.log(f"dhip search from {client[0]}")
+        return [_dhip_frame(self._dev_info())]
+
+    def _dev_info(self) -> dict[str, Any]:
+        s = self.spec
+        info = {
+            "AlarmInputChannels": 0,
+            "AlarmOutputChannels": 0,
+            "DeviceClass": device_class(s),
+            "DeviceType": s.model,
+            "HttpPort": 80,
+            "IPv4Address": {
+                "DefaultGateway": "127.0.0.1",
+                "DhcpEnable": False,
+                "IPAddress": s.address,
+                "SubnetMask": "255.0.0.0",
+            },
+            "MachineName": self._machine_name(),
+            "Manufacturer": "Private",
+            "Port": SDK_PORT,
+            "RemoteVideoInputChannels": 16 if device_class(s) != "IPC" else 0,
+            "SerialNo": s.serial,
+            "Vendor": s.brand or "Dahua",
+            "Version": s.firmware,
+            "VideoInputChannels": 1 if device_class(s) == "IPC" else 0,
+            "VideoOutputChannels": 16,
+        }
+        return {"mac": s.mac, "method": "client.notifyDevInfo", "params": {"deviceInfo": info}}
+
+
+def _dhip_message(data: bytes) -> dict[str, Any] | None:
+    if not 32 < len(data) <= MAX_DHIP_REQUEST or data[:8] != b"\x20\x00\x00\x00DHIP":
+        return None
+    try:
+        message = json.loads(data[32:].rstrip(b"\x00\r\n ").decode())
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _dhip_frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, separators=(", ", " : ")).encode()
+    header = b"\x20\x00\x00\x00DHIP" + bytes(8) + struct.pack("<QQ", len(body), len(body))
+    return header + body
+
+
+def _index_page() -> HttpResponse:
+    page = (
+        "\ufeff<!DOCTYPE html>\r\n<html>\r\n<head>\r\n<title>WEB SERVICE</title>\r\n"
+        "</head>\r\n<body></body>\r\n</html>\r\n"
+    )
+    return HttpResponse.text(page, content_type="text/html", headers=[("P3P", "CP=CAO PSA OUR")])
+
+
+DEVICE = DahuaDevice
