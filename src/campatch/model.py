@@ -277,7 +277,10 @@ class Change:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """The outcome of one scan: every host seen, and what changed since the last one."""
+    """The outcome of one scan: every host seen, and what changed since the last one.
+
+    ``problems`` lists discovery sources that could not run (e.g. no multicast).
+    """
 
     scan_id: int | None
     started_at: datetime
@@ -285,6 +288,7 @@ class ScanResult:
     targets: tuple[str, ...]
     hosts: tuple[HostReport, ...]
     changes: tuple[Change, ...] = ()
+    problems: tuple[Problem, ...] = ()  # discovery sources that failed as a whole
 
 
 class Secret:

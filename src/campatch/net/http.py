@@ -188,6 +188,9 @@ class HttpClient:
 
 
 def _auth(credential: Credential | None, scheme: AuthScheme) -> httpx.Auth | None:
+    # A fresh auth object per request, on purpose: a cached Digest challenge would make
+    # httpx answer a refusal with a second try, costing the device two failed logins
+    # (lockout budgets count on one). The price is one extra 401 round trip per call.
     if credential is None:
         return None
     if scheme is AuthScheme.BASIC:
