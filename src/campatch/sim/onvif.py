@@ -1,0 +1,417 @@
+"""A simulated ONVIF device service and WS-Discovery responder, and a generic ONVIF camera.
+
+Usage::
+
+    dev = fleet.device("onvif-cam")          # personality: onvif
+    dev.spec.options["clock_offset_s"] = 3 * 3600   # its clock runs 3 h ahead
+    dev.lockout.remaining("127.0.0.1")       # failed ONVIF logins still allowed
+
+:class:`OnvifService` answers SOAP 1.2 on ``/onvif/device_service``: the operations
+ONVIF lets anyone call (``GetSystemDateAndTime``, ``GetCapabilities``,
+``GetServices``) without credentials, the rest only with a WS-Security
+UsernameToken (PasswordDigest or PasswordText). A token is refused with the fault
+``ter:NotAuthorized`` when the user or password is wrong, when ``Created`` is more
+than 5 minutes from the device's clock, or when its nonce was seen before (replay);
+every refusal counts in the :class:`~campatch.sim.auth.Lockout` given. Replies follow
+the ONVIF WSDL so onvif-zeep-async parses them (tested in ``tests/interop``).
+
+Options read (``spec.options``): ``clock_offset_s`` (device clock minus real UTC),
+``onvif_port`` (80; 8899 for XiongMai-style devices), ``onvif_open_info`` (answer
+GetDeviceInformation/GetScopes/GetNetworkInterfaces without credentials),
+``http_server`` (``Server`` header, none by default), ``rtsp_server``,
+``lockout_max_failures`` and ``lockout_s``, ``location`` (a scope).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape
+
+from campatch.discovery.ws_discovery import (
+    MULTICAST_GROUP,
+    NS_ADDRESSING,
+    NS_DISCOVERY,
+    PORT,
+    PROBE_MATCHES_ACTION,
+)
+from campatch.errors import DeviceResponseError
+from campatch.net.soap import NS_SOAP, NS_TDS, NS_TT, NS_WSSE, password_digest
+from campatch.net.xml import child_text, local, parse_xml
+from campatch.sim.auth import AuthResult, Clock, Lockout
+from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
+from campatch.sim.http import HttpRequest, HttpResponse, serve_http
+from campatch.sim.rtsp import rtsp_service
+from campatch.sim.telnet import telnet_service
+
+DEVICE_SERVICE = "/onvif/device_service"
+MAX_SKEW_S = 300.0  # ONVIF devices refuse a Created further than this from their clock
+#: Operations ONVIF's access policy lets anyone call (PRE_AUTH).
+PRE_AUTH = frozenset(
+    {"GetSystemDateAndTime", "GetCapabilities", "GetServices", "GetServiceCapabilities",
+     "GetWsdlUrl", "GetHostname", "GetEndpointReference"}
+)  # fmt: skip
+#: Read-only operations a device with ``onvif_open_info`` also answers without credentials.
+OPEN_INFO = frozenset({"GetDeviceInformation", "GetScopes", "GetNetworkInterfaces"})
+_SOAP_CT = "application/soap+xml; charset=utf-8"
+_NS_TER = "http://www.onvif.org/ver10/error"
+
+
+def device_now(device: SimDevice) -> datetime:
+    """The device's clock: real UTC plus ``options.clock_offset_s``."""
+    offset = float(device.spec.options.get("clock_offset_s", 0.0))
+    return datetime.now(UTC) + timedelta(seconds=offset)
+
+
+def endpoint_uuid(spec: DeviceSpec) -> str:
+    """The device's stable WS-Discovery endpoint address (``urn:uuid:...``)."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'campatch-sim/{spec.name}/{spec.serial}')}"
+
+
+def scopes_of(spec: DeviceSpec) -> list[str]:
+    """The ONVIF scopes a device announces and returns from GetScopes."""
+    kind = (
+        "Network_Video_Recorder" if spec.device_type.upper() in ("NVR", "DVR") else "video_encoder"
+    )
+    return [
+        f"onvif://www.onvif.org/type/{kind}",
+        "onvif://www.onvif.org/Profile/Streaming",
+        f"onvif://www.onvif.org/hardware/{_scope_part(spec.model)}",
+        f"onvif://www.onvif.org/name/{_scope_part(spec.brand or spec.vendor)}",
+        f"onvif://www.onvif.org/location/{_scope_part(str(spec.options.get('location', '')))}",
+    ]
+
+
+def _scope_part(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.~" else f"%{ord(c):02X}" for c in value)
+
+
+def _envelope(body: str, header: str = "") -> bytes:
+    head = f"<s:Header>{header}</s:Header>" if header else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<s:Envelope xmlns:s="{NS_SOAP}" xmlns:tds="{NS_TDS}" xmlns:tt="{NS_TT}" '
+        f'xmlns:ter="{_NS_TER}">{head}<s:Body>{body}</s:Body></s:Envelope>'
+    ).encode()
+
+
+def soap_fault(code: str, subcode: str, reason: str, status: int = 400) -> HttpResponse:
+    """A SOAP 1.2 fault (``s:Sender`` faults go with HTTP 400 per the SOAP HTTP binding)."""
+    body = (
+        f"<s:Fault><s:Code><s:Value>s:{code}</s:Value><s:Subcode><s:Value>{subcode}</s:Value>"
+        f'</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text>'
+        "</s:Reason></s:Fault>"
+    )
+    return HttpResponse(status, _envelope(body), [("Content-Type", _SOAP_CT)])
+
+
+def _not_authorized() -> HttpResponse:
+    return soap_fault("Sender", "ter:NotAuthorized", "Sender not Authorized")
+
+
+class _TokenChecker:
+    """Verifies WS-Security UsernameTokens against the device's users and clock."""
+
+    def __init__(self, device: SimDevice) -> None:
+        self.device = device
+        self._nonces: OrderedDict[str, datetime] = OrderedDict()
+
+    def check(self, token: Element) -> AuthResult:
+        user = child_text(token, "Username") or ""
+        password_el = next((e for e in token.iter() if local(e.tag) == "Password"), None)
+        expected = self.device.spec.users.get(user)
+        if expected is None or password_el is None:
+            return AuthResult.BAD
+        given = (password_el.text or "").strip()
+        if "PasswordText" in password_el.get("Type", ""):
+            return AuthResult.OK if secrets.compare_digest(given, expected) else AuthResult.BAD
+        nonce, created = child_text(token, "Nonce"), child_text(token, "Created")
+        if not nonce or not created or not self._fresh(created) or not self._first_use(nonce):
+            return AuthResult.BAD
+        try:
+            want = password_digest(base64.b64decode(nonce, validate=True), created, expected)
+        except ValueError:
+            return AuthResult.BAD
+        return AuthResult.OK if secrets.compare_digest(given, want) else AuthResult.BAD
+
+    def _fresh(self, created: str) -> bool:
+        try:
+            stamp = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        return abs((stamp - device_now(self.device)).total_seconds()) <= MAX_SKEW_S
+
+    def _first_use(self, nonce: str) -> bool:
+        now = device_now(self.device)
+        while (
+            self._nonces
+            and (now - next(iter(self._nonces.values()))).total_seconds() > 2 * MAX_SKEW_S
+        ):
+            self._nonces.popitem(last=False)
+        if nonce in self._nonces or len(self._nonces) >= 65_536:
+            return False
+        self._nonces[nonce] = now
+        return True
+
+
+class OnvifService:
+    """The ONVIF device service of a simulated device.
+
+    Args:
+        device: whose spec is served (read live on every request).
+        lockout: counts refused tokens per client; a locked client is refused.
+    """
+
+    def __init__(self, device: SimDevice, *, lockout: Lockout | None = None) -> None:
+        self.device = device
+        self.lockout = lockout
+        self._tokens = _TokenChecker(device)
+
+    async def handle(self, request: HttpRequest) -> HttpResponse | None:
+        """Answer a request for an ``/onvif/`` path; None for any other path."""
+        if not request.path.startswith("/onvif/"):
+            return None
+        self.device.log(f"onvif {request.method} {request.path}")
+        if request.method != "POST":
+            return HttpResponse(405, b"", [("Allow", "POST")])
+        try:
+            root = parse_xml(request.body, what="onvif request")
+        except DeviceResponseError:
+            return soap_fault("Sender", "ter:WellFormed", "Malformed SOAP request")
+        operation = _operation(root)
+        if operation is None:
+            return soap_fault("Sender", "ter:WellFormed", "No SOAP body")
+        if request.path != DEVICE_SERVICE:
+            return soap_fault("Receiver", "ter:ActionNotSupported", f"No service at {request.path}")
+        refusal = self._authorize(request.peer, root, local(operation.tag))
+        return refusal or self._answer(local(operation.tag))
+
+    def _authorize(self, peer: str, root: Element, name: str) -> HttpResponse | None:
+        token = next((e for e in root.iter() if e.tag == f"{{{NS_WSSE}}}UsernameToken"), None)
+        if token is None:
+            needs_auth = self.device.spec.users and name not in PRE_AUTH
+            if needs_auth and not (
+                self.device.spec.options.get("onvif_open_info") and name in OPEN_INFO
+            ):
+                return _not_authorized()
+            return None
+        if self.lockout is not None and self.lockout.is_locked(peer):
+            return _not_authorized()  # locked: even the right password is refused
+        result = self._tokens.check(token)
+        if self.lockout is not None:
+            self.lockout.record(peer, result)
+        return None if result is AuthResult.OK else _not_authorized()
+
+    def _answer(self, name: str) -> HttpResponse:
+        build = getattr(self, f"_op_{name}", None)
+        if build is None:
+            return soap_fault("Receiver", "ter:ActionNotSupported", f"{name} is not supported")
+        body: str = build()
+        return HttpResponse(200, _envelope(body), [("Content-Type", _SOAP_CT)])
+
+    def _xaddr(self, path: str) -> str:
+        port = int(self.device.spec.options.get("onvif_port", 80))
+        return f"http://{self.device.spec.address}:{port}{path}"
+
+    def _op_GetSystemDateAndTime(self) -> str:
+        now = device_now(self.device)
+        stamp = (
+            f"<tt:Time><tt:Hour>{now.hour}</tt:Hour><tt:Minute>{now.minute}</tt:Minute>"
+            f"<tt:Second>{now.second}</tt:Second></tt:Time><tt:Date><tt:Year>{now.year}</tt:Year>"
+            f"<tt:Month>{now.month}</tt:Month><tt:Day>{now.day}</tt:Day></tt:Date>"
+        )
+        return (
+            "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+            "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
+            "<tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>"
+            f"<tt:UTCDateTime>{stamp}</tt:UTCDateTime><tt:LocalDateTime>{stamp}</tt:LocalDateTime>"
+            "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+        )
+
+    def _op_GetDeviceInformation(self) -> str:
+        s = self.device.spec
+        fields = (
+            ("Manufacturer", s.brand or s.vendor), ("Model", s.model),
+            ("FirmwareVersion", s.firmware), ("SerialNumber", s.serial), ("HardwareId", s.hardware),
+        )  # fmt: skip
+        inner = "".join(f"<tds:{k}>{escape(v)}</tds:{k}>" for k, v in fields)
+        return f"<tds:GetDeviceInformationResponse>{inner}</tds:GetDeviceInformationResponse>"
+
+    def _op_GetCapabilities(self) -> str:
+        return (
+            "<tds:GetCapabilitiesResponse><tds:Capabilities>"
+            f"<tt:Device><tt:XAddr>{self._xaddr(DEVICE_SERVICE)}</tt:XAddr></tt:Device>"
+            f"<tt:Media><tt:XAddr>{self._xaddr('/onvif/media_service')}</tt:XAddr>"
+            "<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>"
+            "<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP>"
+            "</tt:StreamingCapabilities></tt:Media>"
+            "</tds:Capabilities></tds:GetCapabilitiesResponse>"
+        )
+
+    def _op_GetServices(self) -> str:
+        services = (
+            (NS_TDS, DEVICE_SERVICE),
+            ("http://www.onvif.org/ver10/media/wsdl", "/onvif/media_service"),
+        )
+        inner = "".join(
+            f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{self._xaddr(path)}</tds:XAddr>"
+            "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
+            for ns, path in services
+        )
+        return f"<tds:GetServicesResponse>{inner}</tds:GetServicesResponse>"
+
+    def _op_GetScopes(self) -> str:
+        inner = "".join(
+            f"<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>{escape(s)}</tt:ScopeItem></tds:Scopes>"
+            for s in scopes_of(self.device.spec)
+        )
+        return f"<tds:GetScopesResponse>{inner}</tds:GetScopesResponse>"
+
+    def _op_GetNetworkInterfaces(self) -> str:
+        s = self.device.spec
+        return (
+            '<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
+            "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+            f"<tt:HwAddress>{escape(s.mac)}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+            "<tt:IPv4><tt:Enabled>true</tt:Enabled><tt:Config><tt:Manual>"
+            f"<tt:Address>{s.address}</tt:Address><tt:PrefixLength>24</tt:PrefixLength></tt:Manual>"
+            "<tt:DHCP>false</tt:DHCP></tt:Config></tt:IPv4>"
+            "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
+        )
+
+
+def _operation(root: Element) -> Element | None:
+    if root.tag != f"{{{NS_SOAP}}}Envelope":
+        return None
+    body = root.find(f"{{{NS_SOAP}}}Body")
+    return body[0] if body is not None and len(body) else None
+
+
+# -- WS-Discovery -------------------------------------------------------------------
+
+
+def _probe_id(data: bytes, peer: str) -> str | None:
+    """The MessageID of a Probe that asks for an ONVIF transmitter, else None."""
+    try:
+        root = parse_xml(data, what="ws-discovery probe", host=peer, max_bytes=65_507)
+    except DeviceResponseError:
+        return None
+    probe = next((e for e in root.iter() if e.tag == f"{{{NS_DISCOVERY}}}Probe"), None)
+    if probe is None:
+        return None
+    wanted = [t.rsplit(":", 1)[-1] for t in (child_text(probe, "Types") or "").split()]
+    if wanted and not {"NetworkVideoTransmitter", "Device"} & set(wanted):
+        return None
+    return child_text(root, "MessageID") or ""
+
+
+def probe_match(device: SimDevice, relates_to: str, xaddr_port: int) -> bytes:
+    """The ProbeMatches reply ``device`` sends to a probe with ``relates_to``."""
+    s = device.spec
+    header = (
+        f'<a:Action xmlns:a="{NS_ADDRESSING}">{PROBE_MATCHES_ACTION}</a:Action>'
+        f'<a:MessageID xmlns:a="{NS_ADDRESSING}">urn:uuid:{uuid.uuid4()}</a:MessageID>'
+        f'<a:RelatesTo xmlns:a="{NS_ADDRESSING}">{escape(relates_to)}</a:RelatesTo>'
+        f'<a:To xmlns:a="{NS_ADDRESSING}">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>'
+    )
+    body = (
+        f'<d:ProbeMatches xmlns:d="{NS_DISCOVERY}" xmlns:a="{NS_ADDRESSING}" '
+        'xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><d:ProbeMatch>'
+        f"<a:EndpointReference><a:Address>{endpoint_uuid(s)}</a:Address></a:EndpointReference>"
+        "<d:Types>dn:NetworkVideoTransmitter tds:Device</d:Types>"
+        f"<d:Scopes>{escape(' '.join(scopes_of(s)))}</d:Scopes>"
+        f"<d:XAddrs>http://{s.address}:{xaddr_port}{DEVICE_SERVICE}</d:XAddrs>"
+        "<d:MetadataVersion>1</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches>"
+    )
+    return _envelope(body, header)
+
+
+def ws_discovery_service(device: SimDevice, *, xaddr_port: int = 80) -> UdpService:
+    """The device's WS-Discovery responder (UDP 3702, also on 239.255.255.250).
+
+    The XAddr carries the vendor's port even under a PortMap: the scanner maps it.
+    """
+
+    def on_datagram(data: bytes, peer: tuple[str, int]) -> list[bytes]:
+        if not device.spec.ws_discovery:
+            return []
+        relates_to = _probe_id(data, peer[0])
+        if relates_to is None:
+            return []
+        device.log(f"ws-discovery probe from {peer[0]}")
+        return [probe_match(device, relates_to, xaddr_port)]
+
+    return UdpService(PORT, on_datagram, multicast_group=MULTICAST_GROUP)
+
+
+# -- the generic ONVIF camera personality ------------------------------------------
+
+
+class OnvifCamera(SimDevice):
+    """A camera that speaks only standard protocols: ONVIF, RTSP, WS-Discovery (+ telnet).
+
+    Attributes:
+        lockout: failed ONVIF logins per client address (5 in 30 min lock 30 min by default).
+        onvif: the device service.
+    """
+
+    personality = "onvif"
+
+    def __init__(self, spec: DeviceSpec, clock: Clock) -> None:
+        super().__init__(spec, clock)
+        opts = spec.options
+        self.lockout = Lockout(
+            max_failures=int(opts.get("lockout_max_failures", 5)),
+            lock_s=float(opts.get("lockout_s", 1800.0)),
+            clock=clock,
+        )
+        self.onvif = OnvifService(self, lockout=self.lockout)
+        self._udp = [ws_discovery_service(self, xaddr_port=self.onvif_port)]
+
+    @property
+    def onvif_port(self) -> int:
+        """The port of the ONVIF device service (80, or e.g. 8899)."""
+        return int(self.spec.options.get("onvif_port", 80))
+
+    async def _web(self, request: HttpRequest) -> HttpResponse:
+        if self.onvif_port == 80 and self.spec.onvif:
+            answer = await self.onvif.handle(request)
+            if answer is not None:
+                return answer
+        self.log(f"http {request.method} {request.path}")
+        if request.path in ("/", "/index.html"):
+            return HttpResponse.text(
+                "<html><head><title>IP Camera</title></head></html>", content_type="text/html"
+            )
+        return HttpResponse.text("Not Found", 404)
+
+    async def _onvif_only(self, request: HttpRequest) -> HttpResponse:
+        answer = await self.onvif.handle(request) if self.spec.onvif else None
+        return answer or HttpResponse.text("Not Found", 404)
+
+    def tcp_services(self) -> list[TcpService]:
+        """Web on 80 (ONVIF there or on ``onvif_port``), RTSP on 554, telnet if enabled."""
+        opts = self.spec.options
+        server = opts.get("http_server")
+        services = [TcpService(80, serve_http(self._web, server))]
+        if self.onvif_port != 80:
+            services.append(TcpService(self.onvif_port, serve_http(self._onvif_only, server)))
+        services.append(
+            rtsp_service(self, server=str(opts.get("rtsp_server", "GStreamer RTSP server")))
+        )
+        if self.spec.telnet:
+            services.append(telnet_service(self))
+        return services
+
+    def udp_services(self) -> list[UdpService]:
+        """The WS-Discovery responder (it stays silent while ``spec.ws_discovery`` is off)."""
+        return self._udp if self.spec.onvif else []
+
+
+DEVICE = OnvifCamera
