@@ -1,0 +1,1 @@
+"""Inventory schema revisions, oldest first (``r0001_...``)."""
