@@ -30,6 +30,7 @@ from xml.etree.ElementTree import Element
 from campatch.discovery.interface import DiscoveryContext, Scope
 from campatch.errors import DeviceResponseError, DiscoveryError
 from campatch.model import Candidate, Confidence, DeviceClass, Field, Observation, Service
+from campatch.net.udp import discovery_socket, send_paced
 from campatch.net.xml import local, parse_xml
 
 logger = logging.getLogger(__name__)
@@ -204,15 +205,6 @@ class _Collector(asyncio.DatagramProtocol):
         logger.debug("ws-discovery: socket error %s", exc)
 
 
-def _socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-    sock.bind(("0.0.0.0", 0))  # noqa: S104 - replies come from any device on the link
-    sock.setblocking(False)
-    return sock
-
-
 def _multicast_interface(scope: Scope) -> str:
     """The local address to send the multicast probe from: loopback for a loopback scope."""
     v4 = [a for a in scope.addresses if a.version == 4]
@@ -243,7 +235,7 @@ class WsDiscovery:
             One candidate per answering in-scope address, ordered by scope order.
         """
         try:
-            sock = _socket()
+            sock = discovery_socket(multicast_ttl=1)
         except OSError as err:
             raise DiscoveryError(f"ws-discovery: cannot open a udp socket: {err}") from err
         loop = asyncio.get_running_loop()
@@ -302,17 +294,6 @@ class WsDiscovery:
         ctx: DiscoveryContext,
         probe: bytes,
     ) -> None:
-        # Datagrams are fire-and-forget, so "in flight" is bounded by pacing: at most
-        # max_concurrent_probes per burst, bursts spaced by the scan's probe rate.
-        burst = max(1, ctx.limits.max_concurrent_probes)
-        pause = burst / ctx.limits.probe_rate_per_s
+        addresses = [str(a) for a in scope.addresses if a.version == 4]  # the socket is IPv4
         port = ctx.port_map.actual(self.port)
-        addresses = [a for a in scope.addresses if a.version == 4]  # the socket is IPv4
-        for i in range(0, len(addresses), burst):
-            if collector.full.is_set():
-                return
-            for address in addresses[i : i + burst]:
-                with contextlib.suppress(OSError):
-                    transport.sendto(probe, (str(address), port))
-            if i + burst < len(addresses):
-                await asyncio.sleep(pause)
+        await send_paced(transport, addresses, port, probe, ctx.limits, stop=collector.full.is_set)

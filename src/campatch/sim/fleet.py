@@ -238,7 +238,7 @@ class Fleet:
                 self._group_transports.append(transport)
             self.multicast_ok = bool(groups)
         except OSError as err:
-            logger.warning(
+            logger.info(
                 "multicast on loopback unavailable (%s): only unicast discovery will answer", err
             )
             for t in self._group_transports:

@@ -21,7 +21,7 @@ from campatch.discovery.interface import DiscoveryContext, Scope
 from campatch.drivers.dahua import DhipSource
 from campatch.drivers.dahua.models import DHIP_MAX_JSON_BYTES
 from campatch.model import Confidence, Field, Identity, Service
-from conftest import FleetFactory, fresh_subnet
+from support import FleetFactory, fresh_subnet
 from netns import json_result, require_netns, run_in_netns
 
 

@@ -28,7 +28,7 @@ from campatch.net.http import HttpClient
 from campatch.net.rtsp import rtsp_request
 from campatch.sim.dahua import DahuaDevice
 from campatch.sim.fleet import Fleet
-from conftest import FleetFactory
+from support import FleetFactory
 
 
 def _dahua(fleet: Fleet, name: str = "dev10") -> DahuaDevice:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Sequence
 
 from campatch.config import Limits
@@ -24,6 +23,7 @@ from campatch.discovery.interface import DiscoveryContext, Scope
 from campatch.drivers.dahua.models import DhipDeviceInfo, brand_of, dhip_frame
 from campatch.errors import DeviceResponseError, DiscoveryError
 from campatch.model import Candidate, Confidence, Field, Observation, Service
+from campatch.net.udp import discovery_socket, send_paced
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +67,13 @@ class DhipSource:
         collector = _Collector(scope, ctx.limits)
         try:
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: collector,
-                local_addr=("0.0.0.0", 0),  # noqa: S104 - client socket, replies arrive on any interface
-                family=socket.AF_INET,
+                lambda: collector, sock=discovery_socket(multicast_ttl=1)
             )
         except OSError as err:
             raise DiscoveryError(f"dhip: cannot open a UDP socket ({err.strerror})") from err
         port = ctx.port_map.actual(self.port)
         try:
             if scope.multicast:
-                _multicast_ttl(transport)
                 transport.sendto(SEARCH, (self.group, port))
             if self.unicast:
                 await _send_unicast(transport, scope, port, ctx.limits, collector)
@@ -94,21 +91,8 @@ async def _send_unicast(
     collector: _Collector,
 ) -> None:
     """One search per in-scope IPv4 address, paced to ``limits.probe_rate_per_s``."""
-    batch = max(1, int(limits.probe_rate_per_s / 50))
-    sent = 0
-    for address in scope.addresses:
-        if address.version != 4 or collector.full:
-            continue
-        transport.sendto(SEARCH, (str(address), port))
-        sent += 1
-        if sent % batch == 0:
-            await asyncio.sleep(batch / limits.probe_rate_per_s)
-
-
-def _multicast_ttl(transport: asyncio.DatagramTransport) -> None:
-    sock = transport.get_extra_info("socket")
-    if sock is not None:  # keep the search on the local link
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    targets = [str(a) for a in scope.addresses if a.version == 4]
+    await send_paced(transport, targets, port, SEARCH, limits, stop=lambda: collector.full)
 
 
 class _Collector(asyncio.DatagramProtocol):

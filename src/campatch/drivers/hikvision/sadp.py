@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import uuid
 from collections.abc import Sequence
 
@@ -26,6 +25,7 @@ from campatch.drivers.hikvision.models import (
 )
 from campatch.errors import DeviceResponseError, DiscoveryError
 from campatch.model import Candidate, Confidence, Field, Observation, Service, normalize_mac
+from campatch.net.udp import discovery_socket, send_paced
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +99,8 @@ class SadpSource:
         loop = asyncio.get_running_loop()
         collector = _Collector(scope, ctx.limits)
         try:
-            # Unbound: the first sendto picks an ephemeral port the replies come back to.
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: collector, family=socket.AF_INET
+                lambda: collector, sock=discovery_socket(multicast_ttl=1)
             )
         except OSError as err:
             raise DiscoveryError(f"sadp: cannot open a UDP socket: {err.strerror}") from err
@@ -124,9 +123,6 @@ class SadpSource:
     def _send_multicast(
         self, transport: asyncio.DatagramTransport, inquiry: bytes, port: int
     ) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)  # stay on the link
         transport.sendto(inquiry, (self.group, port))
 
 
@@ -138,16 +134,9 @@ async def _send_unicast(
     limits: Limits,
     collector: _Collector,
 ) -> None:
-    """One inquiry per in-scope IPv4 address, in bursts that keep ``probe_rate_per_s``."""
+    """One inquiry per in-scope IPv4 address, paced to ``probe_rate_per_s``."""
     targets = [str(a) for a in scope.addresses if a.version == 4]
-    burst = max(1, min(limits.max_concurrent_probes, int(limits.probe_rate_per_s * _TICK_S)))
-    for start in range(0, len(targets), burst):
-        if collector.done.is_set():
-            return
-        for address in targets[start : start + burst]:
-            transport.sendto(inquiry, (address, port))
-        if start + burst < len(targets):
-            await asyncio.sleep(_TICK_S)
+    await send_paced(transport, targets, port, inquiry, limits, stop=collector.done.is_set)
 
 
 def candidate_from_match(address: str, match: SadpProbeMatch) -> Candidate:

@@ -1,0 +1,132 @@
+"""``campatch sim``: the device simulator (demo fleet and test double)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from campatch.cli._output import OutputFormat, ProgressBar, stderr, stdout
+from campatch.config import Settings
+from campatch.errors import UsageError
+from campatch.inventory.credentials import open_vault
+from campatch.inventory.store import open_store
+from campatch.model import Credential, ScanResult, Secret
+from campatch.pipeline import run_scan
+from campatch.report.json import scan_to_json
+from campatch.report.table import print_devices, print_scan
+from campatch.sim.fleet import Fleet
+
+app = typer.Typer(
+    help="Run simulated cameras, NVRs, DVRs and other hosts on loopback.", no_args_is_help=True
+)
+
+
+def demo_fleet_path() -> Path:
+    """The built-in demo fleet file."""
+    return Path(str(resources.files("campatch.sim").joinpath("fleets/demo.yaml")))
+
+
+FleetOption = Annotated[
+    Path | None,
+    typer.Option("--fleet", help="Fleet file (YAML/JSON); default: the built-in demo fleet."),
+]
+
+
+@app.command("run")
+def run_command(fleet_file: FleetOption = None) -> None:
+    """Start a fleet and keep it running until Ctrl-C (scan it from another shell)."""
+    asyncio.run(_serve(fleet_file or demo_fleet_path()))
+
+
+async def _serve(path: Path) -> None:
+    fleet = Fleet.from_file(path)
+    async with fleet:
+        for dev in fleet.devices.values():
+            stdout.print(
+                f"{dev.spec.address:<16} {dev.spec.personality:<10} {dev.spec.name}", markup=False
+            )
+        offset = fleet.port_map.low_port_offset
+        hint = f" --port-offset {offset}" if offset else ""
+        stdout.print(
+            f"\nScan it with:  campatch scan {' '.join(_subnets(fleet))}{hint}", markup=False
+        )
+        if offset:
+            stdout.print(
+                f"(no right to bind ports below 1024: they listen {offset} higher)", markup=False
+            )
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+
+
+@app.command("demo")
+def demo_command(
+    fleet_file: FleetOption = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.TABLE,
+) -> None:
+    """Start the demo fleet, scan it (with the credentials its file gives), print the inventory, stop."""
+    path = fleet_file or demo_fleet_path()
+    with tempfile.TemporaryDirectory(prefix="campatch-demo-") as home:
+        os.environ["CAMPATCH_HOME"] = home  # the demo never touches the real inventory
+        result = asyncio.run(_demo(path))
+        if output is OutputFormat.JSON:
+            sys.stdout.write(scan_to_json(result) + "\n")
+            return
+        print_scan(result, stdout)
+        store = open_store(None)
+        try:
+            print_devices(store.devices(), stdout)
+        finally:
+            store.close()
+
+
+async def _demo(path: Path) -> ScanResult:
+    fleet = Fleet.from_file(path)
+    vault = open_vault()
+    for scope, username, password in _demo_credentials(path):
+        vault.add(scope, Credential(username, Secret(password)))
+    async with fleet:
+        settings = Settings(port_map=fleet.port_map)
+        stderr.print(
+            f"demo: {len(fleet.devices)} simulated hosts on {', '.join(_subnets(fleet))}",
+            markup=False,
+        )
+        with ProgressBar() as bar:
+            result, covered = await run_scan(
+                _subnets(fleet), settings=settings, credentials=vault, observer=bar
+            )
+    store = open_store(None)
+    try:
+        return store.record_scan(result, [str(a) for a in covered.addresses])
+    finally:
+        store.close()
+
+
+def _subnets(fleet: Fleet) -> list[str]:
+    nets = {
+        ipaddress.ip_network(f"{d.spec.address}/24", strict=False) for d in fleet.devices.values()
+    }
+    return [str(n) for n in sorted(nets)]
+
+
+def _demo_credentials(path: Path) -> list[tuple[str, str, str]]:
+    """``credentials:`` entries of a fleet file: what the demo owner has typed in."""
+    raw: Any = yaml.safe_load(path.read_text()) if path.suffix in (".yaml", ".yml") else None
+    entries = raw.get("credentials", []) if isinstance(raw, dict) else []
+    try:
+        return [(str(e["scope"]), str(e["username"]), str(e["password"])) for e in entries]
+    except (KeyError, TypeError) as err:
+        raise UsageError(
+            f"fleet file {path}: each credential needs scope, username and password"
+        ) from err

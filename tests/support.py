@@ -1,0 +1,35 @@
+"""Test helpers shared across folders (import as ``from support import ...``)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+
+from campatch.sim.fleet import Fleet
+
+IN_CI = bool(os.environ.get("CI"))
+
+_next_block = itertools.count(1)
+
+
+def fresh_subnet() -> str:
+    """A /24 prefix on loopback no other test in this session uses ("127.77.5")."""
+    n = next(_next_block) + os.getpid() % 100 * 300
+    return f"127.{64 + n // 256 % 128}.{n % 256}"
+
+
+def require_service(available: bool, what: str) -> None:
+    """Fail in CI, skip elsewhere, when a real service the test needs is missing."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} not available on this machine")
+
+
+FleetFactory = Callable[..., AbstractAsyncContextManager[Fleet]]
