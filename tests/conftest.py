@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from support import FleetFactory, fresh_subnet
 
 from campatch.config import Limits
 from campatch.sim.device import DeviceSpec
 from campatch.sim.fleet import Fleet, specs_from_dicts
+from support import FleetFactory, fresh_subnet
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from campatch.discovery.ratelimit import RateLimiter
 from campatch.discovery.targets import parse_targets
 from campatch.errors import UsageError
 from campatch.model import Candidate, Service
-from support import fresh_subnet
 from rawservers import Listeners
+from support import fresh_subnet
 
 OFFSET = PortMap(low_port_offset=20000)
 

@@ -12,8 +12,8 @@ from campatch.discovery.probe import TcpProbe
 from campatch.discovery.run import discover
 from campatch.errors import DiscoveryError
 from campatch.model import Candidate, Confidence, Field, Observation, Problem, Service
-from support import fresh_subnet
 from rawservers import Listeners
+from support import fresh_subnet
 
 
 @dataclasses.dataclass

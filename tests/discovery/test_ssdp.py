@@ -130,9 +130,10 @@ async def test_unicast_finds_the_router_with_igd_type_and_description(
     assert {
         (Field.VENDOR, "NETGEAR"),
         (Field.MODEL, "R7000"),
-        (Field.MODEL, "R7000v2"),
         (Field.SERIAL, "4AB1C2"),
     } <= obs
+    # modelNumber ("R7000v2") is a revision here; it counts only without a modelName.
+    assert (Field.MODEL, "R7000v2") not in obs
     assert all(
         o.source == DESCRIPTION_SOURCE and o.confidence == Confidence.DISCOVERY
         for o in candidate.observations

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from campatch.config import Limits
-from campatch.errors import DeviceResponseError, DriverError
+from campatch.errors import DeviceResponseError
 from campatch.model import Credential, Secret
 from campatch.net.rtsp import RtspReply, rtsp_request
 from campatch.sim.auth import Lockout
@@ -251,10 +251,6 @@ HOSTILE = {
     "endless-headers": answer(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n" + b"X-Pad: aaaaaaaa\r\n" * 4000),
     "closed-mid-headers": answer(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n"),
     "empty-reply": answer(),
-}
-
-# These expose gaps in net/rtsp.py (owned by another engineer; see the final report).
-CLIENT_GAPS = {
     "truncated-body": answer(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 500\r\n\r\nv=0\r\n"),
     "line-longer-than-stream-limit": answer(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nX: " + b"a" * 70_000),
     "challenge-without-nonce": challenge_then(b'WWW-Authenticate: Digest realm="x"'),
@@ -279,26 +275,3 @@ async def test_I04_hostile_rtsp_reply_is_rtsp_unparseable(case: str, limits: Lim
         async with asyncio.timeout(limits.request_deadline_s + 1):
             with pytest.raises(DeviceResponseError, match="RTSP unparseable"):
                 await request(port, "DESCRIBE", "/", limits, credential=ADMIN)
-
-
-@pytest.mark.safety("I-04")
-@pytest.mark.xfail(reason="net/rtsp.py maps these to no error or a foreign one", strict=True)
-@pytest.mark.parametrize("case", sorted(CLIENT_GAPS))
-async def test_I04_hostile_rtsp_gaps_in_client(case: str, limits: Limits) -> None:
-    async with hostile(CLIENT_GAPS[case]) as port:
-        async with asyncio.timeout(limits.request_deadline_s + 1):
-            with pytest.raises(DeviceResponseError):
-                await request(port, "DESCRIBE", "/", limits, credential=ADMIN)
-
-
-@pytest.mark.safety("I-04")
-@pytest.mark.parametrize("case", sorted(CLIENT_GAPS))
-async def test_I04_client_gaps_still_end_in_bounded_time(case: str, limits: Limits) -> None:
-    """Whatever the client raises today, it neither hangs nor escapes as a non-error."""
-    async with hostile(CLIENT_GAPS[case]) as port:
-        async with asyncio.timeout(limits.request_deadline_s + 1):
-            try:
-                reply = await request(port, "DESCRIBE", "/", limits, credential=ADMIN)
-            except (DriverError, EOFError, ValueError):
-                return
-    assert reply.status in (200, 401)

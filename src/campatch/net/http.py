@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import httpx
 
@@ -23,6 +25,7 @@ from campatch.errors import DeviceResponseError, TransportError
 from campatch.model import Credential
 
 _USER_AGENT = "campatch/0.1 (+inventory scan)"
+MAX_REPLY_HEADERS = 100  # SAFETY I-02: more than this is not a camera talking
 
 
 class AuthScheme(StrEnum):
@@ -168,23 +171,57 @@ class HttpClient:
         cap: int,
     ) -> HttpReply:
         request = self._client.build_request(method, url, headers=headers, content=content)
+        host = request.url.host
         response = await self._client.send(request, auth=auth, stream=True)
         try:
+            _check_headers(response.headers, url, host, self.limits.max_header_bytes)
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > cap:
+            if declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise TransportError(
-                    f"{url}: reply declares {declared} bytes, cap is {cap}", host=request.url.host
+                    f"{url}: reply declares {declared} bytes, cap is {cap}", host=host
                 )
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > cap:
-                    raise TransportError(
-                        f"{url}: reply body exceeds {cap} bytes", host=request.url.host
-                    )
+            body = await _read_body(response, url, host, cap)
         finally:
             await response.aclose()
-        return HttpReply(response.status_code, response.headers, bytes(body), url)
+        return HttpReply(response.status_code, response.headers, body, url)
+
+
+async def _read_body(response: httpx.Response, url: str, host: str, cap: int) -> bytes:
+    """The body, decompressed here rather than by httpx so the cap bounds the output
+    of every step (httpx would inflate a whole network read at once: a gzip bomb)."""
+    decoder = _decoder(response.headers.get("Content-Encoding", ""), url, host)
+    body = bytearray()
+    try:
+        async for raw in response.aiter_raw():
+            body += decoder.decompress(raw, cap + 1 - len(body)) if decoder else raw
+            if len(body) > cap:
+                raise TransportError(f"{url}: reply body exceeds {cap} bytes", host=host)
+    except zlib.error as err:
+        raise DeviceResponseError(f"{url}: corrupt compressed body ({err})", host=host) from err
+    return bytes(body)
+
+
+def _decoder(encoding: str, url: str, host: str) -> Any:
+    """A zlib decompressor for ``gzip``/``deflate``, None for no encoding."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # 32: accept a gzip or zlib header
+    raise DeviceResponseError(f"{url}: unsupported Content-Encoding {encoding[:40]!r}", host=host)
+
+
+def _check_headers(headers: httpx.Headers, url: str, host: str, max_bytes: int) -> None:
+    raw = headers.raw
+    if len(raw) > MAX_REPLY_HEADERS:
+        raise DeviceResponseError(
+            f"{url}: {len(raw)} reply headers, at most {MAX_REPLY_HEADERS} accepted", host=host
+        )
+    size = sum(len(k) + len(v) + 4 for k, v in raw)
+    if size > max_bytes:
+        raise DeviceResponseError(
+            f"{url}: {size} bytes of reply headers exceed {max_bytes}", host=host
+        )
 
 
 def _auth(credential: Credential | None, scheme: AuthScheme) -> httpx.Auth | None:

@@ -75,13 +75,35 @@ async def rtsp_request(
                     )
                     if auth:
                         reply = await _exchange(reader, writer, method, url, 2, auth, limits, host)
-                return reply
+                return _checked(reply, host)
             finally:
                 writer.close()
     except TimeoutError as err:
         raise TransportError(f"{url}: no RTSP reply within deadline", host=host) from err
+    except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as err:
+        # readline() past the stream limit (64 KiB), a body shorter than declared.
+        raise DeviceResponseError(f"RTSP unparseable: {_brief(err)}", host=host) from err
     except OSError as err:
         raise TransportError(f"{url}: {err.strerror or type(err).__name__}", host=host) from err
+
+
+def _checked(reply: RtspReply, host: str) -> RtspReply:
+    """Refuse a 401 nobody could answer (SAFETY I-04). Redirects are returned, never followed."""
+    if reply.status == 401:
+        challenges = [parse_challenge(c) for c in reply.all_headers("WWW-Authenticate")]
+        if not any(_usable(scheme, params) for scheme, params in challenges):
+            raise DeviceResponseError("RTSP unparseable: 401 without a usable challenge", host=host)
+    return reply
+
+
+def _usable(scheme: str, params: dict[str, str]) -> bool:
+    if scheme == "digest":
+        return bool(params.get("nonce")) and "realm" in params
+    return scheme == "basic"
+
+
+def _brief(err: BaseException) -> str:
+    return (str(err).splitlines() or [""])[0][:120] or type(err).__name__
 
 
 async def _exchange(
@@ -129,7 +151,10 @@ async def read_reply(
             f"RTSP unparseable: CSeq {reply_cseq!r}, expected {cseq}", host=host
         )
     length_text = next((v for k, v in headers if k.lower() == "content-length"), "0").strip()
-    if not length_text.isdigit() or int(length_text) > limits.max_body_bytes:
+    if (
+        not (length_text.isascii() and length_text.isdigit())
+        or int(length_text) > limits.max_body_bytes
+    ):
         raise DeviceResponseError(f"RTSP unparseable: Content-Length {length_text!r}", host=host)
     body = b""
     if int(length_text):

@@ -21,8 +21,8 @@ from campatch.discovery.interface import DiscoveryContext, Scope
 from campatch.drivers.dahua import DhipSource
 from campatch.drivers.dahua.models import DHIP_MAX_JSON_BYTES
 from campatch.model import Confidence, Field, Identity, Service
-from support import FleetFactory, fresh_subnet
 from netns import json_result, require_netns, run_in_netns
+from support import FleetFactory, fresh_subnet
 
 
 async def test_unicast_dhip_gives_identity_without_credentials(
