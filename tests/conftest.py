@@ -11,6 +11,7 @@ import pytest
 from campatch.config import Limits
 from campatch.sim.device import DeviceSpec
 from campatch.sim.fleet import Fleet, specs_from_dicts
+from netns import require_netns
 from support import FleetFactory, fresh_subnet
 
 
@@ -56,3 +57,9 @@ def fleet_of() -> FleetFactory:
 def subnet() -> str:
     """A fresh loopback /24 prefix for raw test servers ("127.x.y")."""
     return fresh_subnet()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.netns`` tests need a user+network namespace: fail in CI, skip elsewhere."""
+    if item.get_closest_marker("netns") is not None:
+        require_netns()
