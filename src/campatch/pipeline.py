@@ -15,6 +15,7 @@ from typing import Protocol
 from campatch.config import Settings
 from campatch.discovery.interface import DiscoveryContext, DiscoverySource, Scope
 from campatch.discovery.mdns import MdnsSource
+from campatch.discovery.neighbors import learn_macs
 from campatch.discovery.probe import TcpProbe
 from campatch.discovery.run import discover
 from campatch.discovery.ssdp import SsdpSource
@@ -96,6 +97,7 @@ async def run_scan(
     candidates, problems = await discover(
         scope, srcs, dctx, progress=lambda _name, _n: observer.advance()
     )
+    candidates = await learn_macs(scope, candidates)  # the kernel's ARP table, after the probe
     observer.stage("identify", len(candidates))
     hosts = await _identify_all(
         candidates, drivers, settings, credentials or NoCredentials(), observer

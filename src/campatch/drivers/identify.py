@@ -24,6 +24,7 @@ from typing import Protocol
 from campatch.drivers.banners import gather_banners
 from campatch.drivers.interface import Banners, Driver, Fingerprint, ProbeContext
 from campatch.errors import AuthError, DriverError, LockoutError
+from campatch.knowledge.oui import oui_observations
 from campatch.model import (
     AuthState,
     Candidate,
@@ -108,7 +109,8 @@ class _HostState:
 
     def identity(self) -> Identity:
         unauthenticated = [o for fp in self.fingerprints for o in fp.observations]
-        return Identity.of((*self.authenticated, *unauthenticated, *self.candidate.observations))
+        seen = (*self.authenticated, *unauthenticated, *self.candidate.observations)
+        return Identity.of((*seen, *oui_observations(seen)))
 
     def camera_fingerprints(self) -> list[Fingerprint]:
         cams = [fp for fp in self.fingerprints if fp.device_class is not DeviceClass.NOT_CAMERA]
