@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 
+from campatch.config import Limits, PortMap
+from campatch.drivers.interface import AuthBudget, ProbeContext
+from campatch.model import Candidate, Service
+from campatch.net.http import HttpClient
 from campatch.sim.fleet import Fleet
 
 IN_CI = bool(os.environ.get("CI"))
@@ -32,3 +36,18 @@ def require_service(available: bool, what: str) -> None:
 
 
 FleetFactory = Callable[..., AbstractAsyncContextManager[Fleet]]
+
+
+def tcp_candidate(address: str, *services: tuple[int, str]) -> Candidate:
+    """What the TCP probe reports for ``address``: these ``(port, service)`` open."""
+    return Candidate(address, services=tuple(Service(p, "tcp", name) for p, name in services))
+
+
+@asynccontextmanager
+async def probe_context(
+    limits: Limits, port_map: PortMap, budget: AuthBudget | None = None
+) -> AsyncIterator[ProbeContext]:
+    """A ProbeContext with its own HTTP client (closed on exit) and, by default, a fresh
+    auth budget."""
+    async with HttpClient(limits, port_map) as http:
+        yield ProbeContext(http=http, limits=limits, port_map=port_map, auth=budget or AuthBudget())

@@ -14,10 +14,8 @@ from typing import Any
 
 import psutil
 
-from campatch.config import Limits, PortMap
-from campatch.drivers.interface import AuthBudget, ProbeContext
-from campatch.model import Candidate, Credential, Secret, Service
-from campatch.net.http import HttpClient
+from campatch.model import Candidate, Credential, Secret
+from support import tcp_candidate
 
 MIB = 1_048_576
 ADMIN = Credential("admin", Secret("Hostile-t3st-pw"))
@@ -34,14 +32,7 @@ def hostile(behaviour: str, **options: Any) -> dict[str, Any]:
 
 def web_candidate(address: str) -> Candidate:
     """What the TCP probe reports for a camera-looking host: web and RTSP open."""
-    return Candidate(address, services=(Service(80, "tcp", "http"), Service(554, "tcp", "rtsp")))
-
-
-@asynccontextmanager
-async def probe_context(limits: Limits, port_map: PortMap) -> AsyncIterator[ProbeContext]:
-    """A ProbeContext with a real, bounded HTTP client (closed on exit)."""
-    async with HttpClient(limits, port_map) as http:
-        yield ProbeContext(http=http, limits=limits, port_map=port_map, auth=AuthBudget())
+    return tcp_candidate(address, (80, "http"), (554, "rtsp"))
 
 
 @dataclass

@@ -16,16 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from hostile_support import (
-    ADMIN,
-    MIB,
-    elapsed,
-    hostile,
-    memory_peak,
-    probe_context,
-    trap_listener,
-    web_candidate,
-)
+from hostile_support import ADMIN, MIB, elapsed, hostile, memory_peak, trap_listener, web_candidate
 
 from campatch.config import Limits, Settings
 from campatch.discovery.interface import DiscoveryContext, Scope
@@ -36,6 +27,7 @@ from campatch.discovery.ws_discovery import WsDiscovery, build_probe, parse_prob
 from campatch.drivers.banners import gather_banners
 from campatch.drivers.hikvision import HikvisionDriver
 from campatch.drivers.identify import NoCredentials, identify_host
+from campatch.drivers.interface import ProbeContext
 from campatch.drivers.onvif import OnvifDriver
 from campatch.drivers.registry import all_drivers
 from campatch.errors import DeviceResponseError, TransportError
@@ -45,6 +37,7 @@ from campatch.net.rtsp import rtsp_request
 from campatch.pipeline import run_scan
 from campatch.sim.fleet import Fleet
 from campatch.sim.hostile import BEHAVIOURS, METADATA_URL, HostileDevice
+from support import probe_context
 
 FleetFactory = Callable[..., AbstractAsyncContextManager[Fleet]]
 
@@ -103,6 +96,11 @@ def is_timeout(message: str) -> bool:
     return any(word in message.lower() for word in TIMEOUT_WORDS)
 
 
+async def identify_as_admin(address: str, ctx: ProbeContext) -> HostReport:
+    """Identify the camera-looking host at ``address`` with every driver, as admin."""
+    return await identify_host(web_candidate(address), all_drivers(), ctx, AdminEverywhere())
+
+
 def assert_identified(report: HostReport, spec: dict[str, Any]) -> None:
     """The healthy camera ``spec`` was identified as what it is."""
     identity = report.identity
@@ -118,8 +116,19 @@ def assert_identified(report: HostReport, spec: dict[str, Any]) -> None:
 
 @pytest.mark.safety("I-01")
 @pytest.mark.parametrize("attack", XML_ATTACKS)
-async def test_I01_isapi_device_info_attack_is_refused(
-    attack: str, fleet_of: FleetFactory, limits: Limits
+@pytest.mark.parametrize(
+    ("driver", "request_seen"),
+    [
+        pytest.param(HikvisionDriver, "/ISAPI/System/deviceInfo", id="isapi_device_info"),
+        pytest.param(OnvifDriver, "onvif POST", id="onvif_get_device_information"),
+    ],
+)
+async def test_I01_device_info_attack_is_refused(
+    driver: type[HikvisionDriver | OnvifDriver],
+    request_seen: str,
+    attack: str,
+    fleet_of: FleetFactory,
+    limits: Limits,
 ) -> None:
     async with trap_listener() as trap, fleet_of([hostile(attack, trap_url=trap.url)]) as fleet:
         address = only(fleet).spec.address
@@ -129,28 +138,8 @@ async def test_I01_isapi_device_info_attack_is_refused(
                 elapsed() as took,
                 pytest.raises(DeviceResponseError, match="hostile XML"),
             ):
-                await HikvisionDriver().identify(web_candidate(address), ADMIN, ctx)
-        assert any("/ISAPI/System/deviceInfo" in line for line in only(fleet).requests)
-    assert took[0] < 0.2
-    assert mem.worst < 20 * MIB, mem
-    assert trap.hits == []
-
-
-@pytest.mark.safety("I-01")
-@pytest.mark.parametrize("attack", XML_ATTACKS)
-async def test_I01_onvif_get_device_information_attack_is_refused(
-    attack: str, fleet_of: FleetFactory, limits: Limits
-) -> None:
-    async with trap_listener() as trap, fleet_of([hostile(attack, trap_url=trap.url)]) as fleet:
-        address = only(fleet).spec.address
-        async with probe_context(limits, fleet.port_map) as ctx:
-            with (
-                memory_peak() as mem,
-                elapsed() as took,
-                pytest.raises(DeviceResponseError, match="hostile XML"),
-            ):
-                await OnvifDriver().identify(web_candidate(address), ADMIN, ctx)
-        assert any("onvif POST" in line for line in only(fleet).requests)
+                await driver().identify(web_candidate(address), ADMIN, ctx)
+        assert any(request_seen in line for line in only(fleet).requests)
     assert took[0] < 0.2
     assert mem.worst < 20 * MIB, mem
     assert trap.hits == []
@@ -229,9 +218,7 @@ async def test_I02_oversized_reply_becomes_a_problem_of_that_host(
         address = only(fleet).spec.address
         async with probe_context(limits, fleet.port_map) as ctx:
             with memory_peak() as mem:
-                report = await identify_host(
-                    web_candidate(address), all_drivers(), ctx, AdminEverywhere()
-                )
+                report = await identify_as_admin(address, ctx)
     assert report.address == address
     assert [p.source for p in report.problems if p.source == "port 80"] == ["port 80"]
     assert mem.worst < 64 * MIB, mem
@@ -249,9 +236,7 @@ async def test_I02_broken_digest_challenge_is_a_clean_error(
             with pytest.raises(DeviceResponseError, match="invalid HTTP reply"):
                 await http.request("GET", url, credential=ADMIN)
         async with probe_context(limits, fleet.port_map) as ctx:
-            report = await identify_host(
-                web_candidate(address), all_drivers(), ctx, AdminEverywhere()
-            )
+            report = await identify_as_admin(address, ctx)
     assert report.auth is not AuthState.ACCEPTED
     assert any("invalid HTTP reply" in p.message for p in report.problems), report.problems
 
@@ -333,9 +318,7 @@ async def test_I03_host_deadline_ends_a_stalling_host(
         address = only(fleet).spec.address
         async with probe_context(lim, fleet.port_map) as ctx:
             with elapsed() as took:
-                report = await identify_host(
-                    web_candidate(address), all_drivers(), ctx, AdminEverywhere()
-                )
+                report = await identify_as_admin(address, ctx)
     assert 0.5 <= took[0] < 0.8
     assert [p.message for p in report.problems if p.source == "identify"] == [
         "gave up after 0.5 s (host deadline)"
@@ -375,9 +358,7 @@ async def test_I04_malformed_rtsp_marks_the_host_and_is_never_open(
         address = only(fleet).spec.address
         async with probe_context(limits, fleet.port_map) as ctx:
             banners = await gather_banners(web_candidate(address), ctx)
-            report = await identify_host(
-                web_candidate(address), all_drivers(), ctx, AdminEverywhere()
-            )
+            report = await identify_as_admin(address, ctx)
     assert 554 not in banners.rtsp, "no RTSP reply, so no 'RTSP open without auth' conclusion"
     assert "RTSP unparseable" in banners.errors[554]
     rtsp_problems = [p for p in report.problems if p.source == "port 554"]
@@ -399,9 +380,7 @@ async def test_I04_broken_rtsp_challenge_is_unparseable_and_never_answered(
             await rtsp_request(address, 554, "DESCRIBE", "/", credential=ADMIN, **kw)
         async with probe_context(limits, fleet.port_map) as ctx:
             banners = await gather_banners(web_candidate(address), ctx)
-            report = await identify_host(
-                web_candidate(address), all_drivers(), ctx, AdminEverywhere()
-            )
+            report = await identify_as_admin(address, ctx)
         rtsp_log = [line for line in device.requests if line.startswith("rtsp")]
     # No Authorization built from an empty nonce: each exchange stayed at CSeq 1.
     assert "rtsp DESCRIBE cseq=2" not in rtsp_log

@@ -40,6 +40,15 @@ class Scope:
                 return False
         return address in self._members
 
+    def ipv4(self) -> list[str]:
+        """The IPv4 addresses in scope, in scan order: what a UDP discovery socket probes."""
+        return [str(a) for a in self.addresses if a.version == 4]
+
+    def ordered(self, addresses: Iterable[str]) -> list[str]:
+        """The in-scope ones of ``addresses``, in scan order."""
+        rank = {str(a): i for i, a in enumerate(self.addresses)}
+        return sorted((a for a in addresses if a in self), key=lambda a: rank.get(a, len(rank)))
+
     @classmethod
     def of(cls, addresses: Iterable[str], *, multicast: bool = True) -> Scope:
         """Scope from address strings (already expanded; see ``discovery.targets``)."""

@@ -30,11 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from campatch.config import Limits
 from campatch.discovery.interface import DiscoveryContext, Scope
-from campatch.errors import DeviceResponseError, DiscoveryError, DriverError
+from campatch.errors import DeviceResponseError, DriverError
 from campatch.model import Candidate, Confidence, Field, Observation, Service
 from campatch.net.http import HttpClient
-from campatch.net.udp import discovery_socket, send_paced
+from campatch.net.udp import Multicast, ReplyCollector, Unicast, probe_and_collect
 from campatch.net.xml import local, parse_xml
 
 logger = logging.getLogger(__name__)
@@ -191,33 +192,23 @@ class _Host:
     dropped: int = 0
 
 
-class _Collector(asyncio.DatagramProtocol):
-    """Keeps well-formed, in-scope responses, bounded in count, per sender."""
+class _Collector(ReplyCollector[SearchResponse]):
+    """Keeps well-formed search responses and acceptable LOCATIONs, per sender."""
 
-    def __init__(self, scope: Scope, ctx: DiscoveryContext) -> None:
-        self.scope, self.ctx = scope, ctx
+    name = SOURCE
+
+    def __init__(self, scope: Scope, limits: Limits) -> None:
+        super().__init__(scope, limits)
         self.hosts: dict[str, _Host] = {}
-        self.count = 0
-        self.full = asyncio.Event()
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        sender = str(addr[0])
-        if sender not in self.scope or self.full.is_set():
-            return
-        self.count += 1
-        if self.count >= self.ctx.limits.max_discovery_replies:
-            self.full.set()
-        try:
-            response = parse_search_response(
-                data[: self.ctx.limits.max_datagram_bytes], host=sender
-            )
-        except DeviceResponseError as err:
-            logger.debug("ssdp: ignored reply from %s: %s", sender, err)
-            return
+    def parse(self, data: bytes, sender: str) -> SearchResponse:
+        return parse_search_response(data, host=sender)
+
+    def accept(self, sender: str, item: SearchResponse) -> None:
         host = self.hosts.setdefault(sender, _Host())
         if len(host.responses) < MAX_HEADERS:
-            host.responses.append(response)
-        self._note_location(host, response.location, sender)
+            host.responses.append(item)
+        self._note_location(host, item.location, sender)
 
     def _note_location(self, host: _Host, location: str, sender: str) -> None:
         if not location or any(url == location for url, _ in host.locations):
@@ -228,10 +219,6 @@ class _Collector(asyncio.DatagramProtocol):
             logger.warning("ssdp: dropped off-scope LOCATION from %s", sender)
         elif len(host.locations) < MAX_LOCATIONS_PER_HOST:
             host.locations.append((location, target))
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable from a host without SSDP: expected, not an error.
-        logger.debug("ssdp: socket error %s", exc)
 
 
 def multicast_interfaces(scope: Scope, *, sample: int = 256) -> list[str]:
@@ -284,73 +271,28 @@ class SsdpSource:
         Raises:
             DiscoveryError: no UDP socket could be opened.
         """
-        try:
-            sock = discovery_socket(multicast_ttl=2)
-        except OSError as err:
-            raise DiscoveryError(f"ssdp: cannot open a udp socket: {err}") from err
-        loop = asyncio.get_running_loop()
-        transport, collector = await loop.create_datagram_endpoint(
-            lambda: _Collector(scope, ctx), sock=sock
+        collector = _Collector(scope, ctx.limits)
+        unicast = Unicast(
+            scope.ipv4(), ctx.port_map.actual(self.port), lambda a: build_search(a, mx=None)
         )
-        try:
-            if scope.multicast:
-                self._send_multicast(sock, transport, scope, ctx)
-            await self._listen(transport, collector, scope, ctx)
-        finally:
-            transport.close()
+        await probe_and_collect(
+            collector,
+            multicast=self._multicast_search(scope, ctx) if scope.multicast else None,
+            unicast=unicast if self.unicast else None,
+            multicast_ttl=2,
+        )
         self.dropped_locations = sum(h.dropped for h in collector.hosts.values())
         descriptions = await self._describe_all(collector.hosts, ctx)
-        order = {str(a): i for i, a in enumerate(scope.addresses)}
-        senders = sorted(collector.hosts, key=lambda a: order.get(a, len(order)))
         return [
             candidate_of(a, collector.hosts[a], descriptions.get(a, []))
-            for a in senders
-            if a in scope
+            for a in scope.ordered(collector.hosts)
         ]
 
-    def _send_multicast(
-        self,
-        sock: socket.socket,
-        transport: asyncio.DatagramTransport,
-        scope: Scope,
-        ctx: DiscoveryContext,
-    ) -> None:
+    def _multicast_search(self, scope: Scope, ctx: DiscoveryContext) -> Multicast:
+        """The multicast M-SEARCH, out of each interface facing the scope."""
         mx = max(1, min(5, int(ctx.limits.discovery_listen_s)))
         search = build_search(self.multicast_group, mx=mx)
-        for iface in multicast_interfaces(scope) or ["0.0.0.0"]:  # noqa: S104 - kernel's choice
-            try:
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface))
-                transport.sendto(search, (self.multicast_group, self.port))
-            except OSError as err:
-                logger.info("ssdp: multicast search via %s not sent (%s)", iface, err)
-
-    async def _listen(
-        self,
-        transport: asyncio.DatagramTransport,
-        collector: _Collector,
-        scope: Scope,
-        ctx: DiscoveryContext,
-    ) -> None:
-        """Send the unicast searches, then wait out the listen window (or until full)."""
-        sender = asyncio.create_task(self._send_unicast(transport, scope, ctx))
-        try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(ctx.limits.discovery_listen_s):
-                    await sender
-                    await collector.full.wait()
-        finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-
-    async def _send_unicast(
-        self, transport: asyncio.DatagramTransport, scope: Scope, ctx: DiscoveryContext
-    ) -> None:
-        if not self.unicast:
-            return
-        addresses = [str(a) for a in scope.addresses if a.version == 4]
-        port = ctx.port_map.actual(self.port)
-        await send_paced(transport, addresses, port, lambda a: build_search(a, mx=None), ctx.limits)
+        return Multicast(self.multicast_group, self.port, search, multicast_interfaces(scope))
 
     async def _describe_all(
         self, hosts: dict[str, _Host], ctx: DiscoveryContext

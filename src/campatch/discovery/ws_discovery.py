@@ -16,21 +16,19 @@ counted against ``limits.max_discovery_replies`` and merged per address.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import logging
-import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
+from campatch.config import Limits
 from campatch.discovery.interface import DiscoveryContext, Scope
-from campatch.errors import DeviceResponseError, DiscoveryError
+from campatch.errors import DeviceResponseError
 from campatch.model import Candidate, Confidence, DeviceClass, Field, Observation, Service
-from campatch.net.udp import discovery_socket, send_paced
+from campatch.net.udp import Multicast, ReplyCollector, Unicast, probe_and_collect
 from campatch.net.xml import local, parse_xml
 
 logger = logging.getLogger(__name__)
@@ -169,40 +167,24 @@ def candidate_of(sender: str, matches: Sequence[ProbeMatch], scope: Scope) -> Ca
     )
 
 
-class _Collector(asyncio.DatagramProtocol):
-    """Keeps in-scope replies, bounded in count, per sender address."""
+class _Collector(ReplyCollector[list[ProbeMatch]]):
+    """Keeps the ProbeMatches answering our probe, per sender address."""
 
-    def __init__(self, scope: Scope, ctx: DiscoveryContext, message_id: str) -> None:
-        self.scope, self.ctx, self.message_id = scope, ctx, message_id
+    name = SOURCE
+
+    def __init__(self, scope: Scope, limits: Limits, message_id: str) -> None:
+        super().__init__(scope, limits)
+        self.message_id = message_id
         self.replies: dict[str, list[ProbeMatch]] = {}
-        self.count = 0
-        self.full = asyncio.Event()
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        sender = str(addr[0])
-        if sender not in self.scope or self.full.is_set():
-            return
-        self.count += 1
-        if self.count >= self.ctx.limits.max_discovery_replies:
-            self.full.set()
-        try:
-            matches = parse_probe_matches(
-                data, host=sender, max_bytes=self.ctx.limits.max_datagram_bytes
-            )
-        except DeviceResponseError as err:
-            logger.debug("ws-discovery: ignored reply from %s: %s", sender, err)
-            return
+    def parse(self, data: bytes, sender: str) -> list[ProbeMatch] | None:
+        matches = parse_probe_matches(data, host=sender, max_bytes=self.limits.max_datagram_bytes)
         # A reply to someone else's probe (or an unsolicited one) is not ours to trust.
-        matches = [m for m in matches if m.relates_to in ("", self.message_id)]
-        if not matches:
-            return
-        known = self.replies.setdefault(sender, [])
-        if len(known) < _MAX_ITEMS:
-            known.extend(matches[: _MAX_ITEMS - len(known)])
+        return [m for m in matches if m.relates_to in ("", self.message_id)] or None
 
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable from a host without WS-Discovery: expected, not an error.
-        logger.debug("ws-discovery: socket error %s", exc)
+    def accept(self, sender: str, item: list[ProbeMatch]) -> None:
+        known = self.replies.setdefault(sender, [])
+        known.extend(item[: max(0, _MAX_ITEMS - len(known))])
 
 
 def _multicast_interface(scope: Scope) -> str:
@@ -234,66 +216,17 @@ class WsDiscovery:
         Returns:
             One candidate per answering in-scope address, ordered by scope order.
         """
-        try:
-            sock = discovery_socket(multicast_ttl=1)
-        except OSError as err:
-            raise DiscoveryError(f"ws-discovery: cannot open a udp socket: {err}") from err
-        loop = asyncio.get_running_loop()
         probe_id = f"urn:uuid:{uuid.uuid4()}"
-        transport, collector = await loop.create_datagram_endpoint(
-            lambda: _Collector(scope, ctx, probe_id), sock=sock
-        )
         probe = build_probe(probe_id)
-        try:
-            if scope.multicast:
-                self._send_multicast(sock, transport, scope, probe)
-            await self._listen(transport, collector, scope, ctx, probe)
-        finally:
-            transport.close()
-        order = {str(a): i for i, a in enumerate(scope.addresses)}
-        senders = sorted(collector.replies, key=lambda a: order.get(a, len(order)))
-        return [candidate_of(a, collector.replies[a], scope) for a in senders if a in scope]
-
-    def _send_multicast(
-        self,
-        sock: socket.socket,
-        transport: asyncio.DatagramTransport,
-        scope: Scope,
-        probe: bytes,
-    ) -> None:
-        try:
-            iface = socket.inet_aton(_multicast_interface(scope))
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, iface)
-            transport.sendto(probe, (self.multicast_group, self.port))
-        except OSError as err:
-            logger.info("ws-discovery: multicast probe not sent (%s), unicast only", err)
-
-    async def _listen(
-        self,
-        transport: asyncio.DatagramTransport,
-        collector: _Collector,
-        scope: Scope,
-        ctx: DiscoveryContext,
-        probe: bytes,
-    ) -> None:
-        """Send the unicast probes, then listen for the window (less once the cap is hit).
-
-        The window starts after the last probe: a large scope paced by the probe rate
-        must not eat the time its last hosts have to answer.
-        """
-        await self._send_unicast(transport, collector, scope, ctx, probe)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(ctx.limits.discovery_listen_s):
-                await collector.full.wait()
-
-    async def _send_unicast(
-        self,
-        transport: asyncio.DatagramTransport,
-        collector: _Collector,
-        scope: Scope,
-        ctx: DiscoveryContext,
-        probe: bytes,
-    ) -> None:
-        addresses = [str(a) for a in scope.addresses if a.version == 4]  # the socket is IPv4
-        port = ctx.port_map.actual(self.port)
-        await send_paced(transport, addresses, port, probe, ctx.limits, stop=collector.full.is_set)
+        collector = _Collector(scope, ctx.limits, probe_id)
+        multicast = Multicast(
+            self.multicast_group, self.port, probe, (_multicast_interface(scope),)
+        )
+        await probe_and_collect(
+            collector,
+            multicast=multicast if scope.multicast else None,
+            unicast=Unicast(scope.ipv4(), ctx.port_map.actual(self.port), probe),
+        )
+        return [
+            candidate_of(a, collector.replies[a], scope) for a in scope.ordered(collector.replies)
+        ]

@@ -81,12 +81,9 @@ from collections.abc import Callable
 from typing import Any
 
 from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
-from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
-from campatch.sim.http import HttpRequest, HttpResponse, serve_http
-from campatch.sim.onvif import OnvifService, ws_discovery_service
-from campatch.sim.rtsp import rtsp_service
-from campatch.sim.ssdp import DESCRIPTION_PATH, ssdp_service, upnp_description
-from campatch.sim.telnet import telnet_service
+from campatch.sim.camera import CameraDevice
+from campatch.sim.device import DeviceSpec, TcpService, UdpService
+from campatch.sim.http import HttpRequest, HttpResponse
 
 DHIP_PORT = 37810
 DHIP_GROUP = "239.255.255.251"
@@ -147,7 +144,7 @@ def _kv(lines: list[tuple[str, str]]) -> HttpResponse:
     return HttpResponse.text(body)
 
 
-class DahuaDevice(SimDevice):
+class DahuaDevice(CameraDevice):
     """A Dahua-firmware camera/NVR/DVR (see the module docstring for what it speaks).
 
     Attributes:
@@ -158,18 +155,17 @@ class DahuaDevice(SimDevice):
     """
 
     personality = "dahua"
+    api_prefix = "/cgi-bin/"
+    rtsp_server = "Rtsp Server/3.0"
+    ssdp_server = "Linux/3.10 UPnP/1.0 Dahua/1.0"
+    upnp_device_type = UPNP_DEVICE_TYPE
 
     def __init__(self, spec: DeviceSpec, clock: Clock = time.monotonic) -> None:
         super().__init__(spec, clock)
-        _fill_defaults(spec)
-        opts = spec.options
-        self.lockout = self._new_lockout()
-        self.onvif_lockout = self.lockout if opts.get("shared_lockout") else self._new_lockout()
-        self.legacy_basic = bool(opts.get("legacy_basic", False))
+        self.legacy_basic = bool(spec.options.get("legacy_basic", False))
         self.realm = DahuaRealm(
             f"Login to {spec.serial}", spec.users, allow_basic=self.legacy_basic
         )
-        self.onvif = OnvifService(self, lockout=self.onvif_lockout) if spec.onvif else None
         self._magicbox: dict[str, CgiRoute] = {
             "getSystemInfo": self._system_info,
             "getSoftwareVersion": lambda r: _kv([("version", self._version())]),
@@ -180,16 +176,12 @@ class DahuaDevice(SimDevice):
             "getHardwareVersion": lambda r: _kv([("version", self.spec.hardware)]),
             "getDeviceClass": lambda r: _kv([("class", device_class(self.spec))]),
         }
-        self._udp: list[UdpService] | None = None
 
-    def _new_lockout(self) -> Lockout:
-        seconds = float(self.spec.options.get("lockout_seconds", 1800))
-        return Lockout(
-            max_failures=int(self.spec.options.get("lockout_max_failures", 5)),
-            lock_s=seconds,
-            window_s=seconds,
-            clock=self.clock,
-        )
+    def fill_defaults(self) -> None:
+        _fill_defaults(self.spec)
+
+    def new_onvif_lockout(self) -> Lockout:
+        return self.lockout if self.spec.options.get("shared_lockout") else self.new_lockout()
 
     def _version(self) -> str:
         return f"{self.spec.firmware},build:{self.spec.build}"
@@ -199,72 +191,33 @@ class DahuaDevice(SimDevice):
 
     # --- services -----------------------------------------------------------------------
 
-    def tcp_services(self) -> list[TcpService]:
-        """HTTP 80, RTSP 554, the SDK port 37777 and, when enabled, telnet 23."""
-        services = [
-            TcpService(80, serve_http(self._handle, None)),
-            rtsp_service(
-                self,
-                server="Rtsp Server/3.0",
-                realm=f"Login to {self.spec.serial}",
-                scheme="digest",
-                lockout=self.lockout,
-            ),
-            TcpService(SDK_PORT, self._sdk),
-        ]
-        if self.spec.telnet:
-            services.append(telnet_service(self))
-        return services
+    def vendor_tcp_services(self) -> list[TcpService]:
+        """The SDK port 37777."""
+        return [TcpService(SDK_PORT, self._sdk)]
 
-    def udp_services(self) -> list[UdpService]:
-        """DHIP, and SSDP / WS-Discovery when the spec enables them (built once)."""
-        if self._udp is None:
-            self._udp = self._build_udp()
-        return self._udp
-
-    def _build_udp(self) -> list[UdpService]:
-        spec = self.spec
-        services: list[UdpService] = []
-        if spec.options.get("dhip", True):
-            services.append(UdpService(DHIP_PORT, self._dhip, multicast_group=DHIP_GROUP))
-        if spec.ssdp:
-            server = str(spec.options.get("ssdp_server", "Linux/3.10 UPnP/1.0 Dahua/1.0"))
-            services.append(
-                ssdp_service(self, device_type=UPNP_DEVICE_TYPE, location_port=80, server=server)
-            )
-        if spec.onvif and spec.ws_discovery:
-            services.append(ws_discovery_service(self, xaddr_port=80))
-        return services
+    def vendor_udp_services(self) -> list[UdpService]:
+        """DHIP (unless the option ``dhip`` is off)."""
+        if not self.spec.options.get("dhip", True):
+            return []
+        return [UdpService(DHIP_PORT, self._dhip, multicast_group=DHIP_GROUP)]
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    async def _handle(self, request: HttpRequest) -> HttpResponse:
-        scheme = request.header("Authorization").split(" ", 1)[0] or "-"
-        self.log(f"http {request.method} {request.target} auth={scheme} from {request.peer}")
-        if self.onvif is not None and (answer := await self.onvif.handle(request)) is not None:
-            return answer
-        if request.path == "/" and request.method == "GET":
-            return _index_page()
-        if request.path == DESCRIPTION_PATH and self.spec.ssdp:
-            body = upnp_description(self, UPNP_DEVICE_TYPE)
-            return HttpResponse(200, body, [("Content-Type", 'text/xml; charset="utf-8"')])
-        if not request.path.startswith("/cgi-bin/"):
-            return HttpResponse.text("<html><body>404 Not Found</body></html>", 404, "text/html")
+    def index_page(self) -> HttpResponse:
+        return _index_page()
+
+    async def api(self, request: HttpRequest) -> HttpResponse:
         denied = self._authenticate(request)
         return denied or self._cgi(request)
 
     def _authenticate(self, request: HttpRequest) -> HttpResponse | None:
         """None when the request may pass, else the 401 to send."""
-        peer = request.peer
-        authorization = request.header("Authorization")
-        if self.lockout.is_locked(peer):
-            return self._unauthorized(locked=bool(authorization))
-        self.realm.users = self.spec.users  # a test may have replaced the account table
-        result, _user = self.realm.check(authorization, request.method)
-        self.lockout.record(peer, result)
+        result, _user = self.login(request)
         if result is AuthResult.OK:
             return None
-        return self._unauthorized(locked=self.lockout.is_locked(peer))
+        if result is None:  # locked before this request: quiet unless it tried a password
+            return self._unauthorized(locked=bool(request.header("Authorization")))
+        return self._unauthorized(locked=self.lockout.is_locked(request.peer))
 
     def _unauthorized(self, *, locked: bool) -> HttpResponse:
         challenge = self.realm.basic_challenge() if self.legacy_basic else self.realm.challenge()

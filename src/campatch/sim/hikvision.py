@@ -82,13 +82,10 @@ from xml.sax.saxutils import escape
 
 from campatch.errors import DeviceResponseError
 from campatch.net.xml import child_text, local, parse_xml
-from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
-from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
-from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, serve_http
-from campatch.sim.onvif import OnvifService, ws_discovery_service
-from campatch.sim.rtsp import rtsp_service
-from campatch.sim.ssdp import DESCRIPTION_PATH, ssdp_service, upnp_description
-from campatch.sim.telnet import telnet_service
+from campatch.sim.auth import AuthResult, Clock, DigestRealm
+from campatch.sim.camera import CameraDevice
+from campatch.sim.device import DeviceSpec, TcpService, UdpService
+from campatch.sim.http import HttpRequest, HttpResponse
 
 HIK_NS = "http://www.hikvision.com/ver20/XMLSchema"
 ISAPI_NS = "http://www.isapi.org/ver20/XMLSchema"
@@ -146,7 +143,7 @@ def _digits(text: str, n: int) -> str:
     return str(int(hashlib.sha256(text.encode()).hexdigest(), 16))[:n]
 
 
-class HikvisionDevice(SimDevice):
+class HikvisionDevice(CameraDevice):
     """A Hikvision camera/NVR/DVR (see the module docstring for what it speaks).
 
     Attributes:
@@ -155,27 +152,25 @@ class HikvisionDevice(SimDevice):
     """
 
     personality = "hikvision"
+    api_prefix = "/ISAPI/"
+    rtsp_server = "Hikvision RTSP Server"
+    rtsp_scheme = "both"
+    ssdp_server = "Linux/3.0 UPnP/1.0 Hikvision/1.0"
+    upnp_device_type = UPNP_DEVICE_TYPE
 
     def __init__(self, spec: DeviceSpec, clock: Clock = time.monotonic) -> None:
         super().__init__(spec, clock)
-        _fill_defaults(spec)
-        opts = spec.options
-        self.lockout = Lockout(
-            max_failures=int(opts.get("lockout_max_failures", 5)),
-            lock_s=float(opts.get("lockout_seconds", 1800)),
-            window_s=float(opts.get("lockout_seconds", 1800)),
-            clock=clock,
-        )
-        auth = str(opts.get("http_auth", "digest+basic"))
+        auth = str(spec.options.get("http_auth", "digest+basic"))
         self.offer_digest, self.offer_basic = "digest" in auth, "basic" in auth
         self.realm = HikvisionRealm(self._realm_name(), spec.users, allow_basic=self.offer_basic)
-        self.onvif = OnvifService(self, lockout=self.lockout) if spec.onvif else None
         self._routes: dict[str, Route] = {
             "/ISAPI/System/deviceInfo": self._device_info,
             "/ISAPI/Security/userCheck": self._user_check,
             "/ISAPI/Security/illegalLoginLock": self._illegal_login_lock,
         }
-        self._udp: list[UdpService] | None = None
+
+    def fill_defaults(self) -> None:
+        _fill_defaults(self.spec)
 
     def _realm_name(self) -> str:
         configured = self.spec.options.get("http_realm")
@@ -188,59 +183,25 @@ class HikvisionDevice(SimDevice):
         """The web server's ``Server`` header."""
         return str(self.spec.options.get("server_header", "Webs"))
 
-    def tcp_services(self) -> list[TcpService]:
-        """HTTP 80, RTSP 554, SDK 8000 and, when enabled, telnet 23."""
-        opts = self.spec.options
-        services = [
-            TcpService(80, serve_http(self._handle, self.server_header)),
-            rtsp_service(
-                self,
-                server=str(opts.get("rtsp_server", "Hikvision RTSP Server")),
-                realm="Hikvision",
-                scheme="both",
-                lockout=self.lockout,
-            ),
-        ]
-        if opts.get("sdk", True):
-            services.append(TcpService(SDK_PORT, self._sdk))
-        if self.spec.telnet:
-            services.append(telnet_service(self))
-        return services
+    def rtsp_realm(self) -> str:
+        return "Hikvision"
 
-    def udp_services(self) -> list[UdpService]:
-        """SADP, and SSDP / WS-Discovery when the spec enables them (built once)."""
-        if self._udp is None:
-            self._udp = self._build_udp()
-        return self._udp
+    def vendor_tcp_services(self) -> list[TcpService]:
+        """The SDK port 8000 (unless the option ``sdk`` is off)."""
+        return [TcpService(SDK_PORT, self._sdk)] if self.spec.options.get("sdk", True) else []
 
-    def _build_udp(self) -> list[UdpService]:
-        spec = self.spec
-        services: list[UdpService] = []
-        if spec.options.get("sadp", True):
-            services.append(UdpService(SADP_PORT, self._sadp, multicast_group=SADP_GROUP))
-        if spec.ssdp:
-            server = str(spec.options.get("ssdp_server", "Linux/3.0 UPnP/1.0 Hikvision/1.0"))
-            services.append(
-                ssdp_service(self, device_type=UPNP_DEVICE_TYPE, location_port=80, server=server)
-            )
-        if spec.onvif and spec.ws_discovery:
-            services.append(ws_discovery_service(self, xaddr_port=80))
-        return services
+    def vendor_udp_services(self) -> list[UdpService]:
+        """SADP (unless the option ``sadp`` is off)."""
+        if not self.spec.options.get("sadp", True):
+            return []
+        return [UdpService(SADP_PORT, self._sadp, multicast_group=SADP_GROUP)]
 
     # --- HTTP -------------------------------------------------------------------------
 
-    async def _handle(self, request: HttpRequest) -> HttpResponse | RawWriter:
-        scheme = request.header("Authorization").split(" ", 1)[0] or "-"
-        self.log(f"http {request.method} {request.target} auth={scheme} from {request.peer}")
-        if self.onvif is not None and (answer := await self.onvif.handle(request)) is not None:
-            return answer
-        if request.path == "/" and request.method == "GET":
-            return _index_page()
-        if request.path == DESCRIPTION_PATH and self.spec.ssdp:
-            body = upnp_description(self, UPNP_DEVICE_TYPE)
-            return HttpResponse(200, body, [("Content-Type", 'text/xml; charset="utf-8"')])
-        if not request.path.startswith("/ISAPI/"):
-            return HttpResponse.text("<html><body>404 Not Found</body></html>", 404, "text/html")
+    def index_page(self) -> HttpResponse:
+        return _index_page()
+
+    async def api(self, request: HttpRequest) -> HttpResponse:
         denied, user = self._authenticate(request)
         if denied is not None:
             return denied
@@ -253,15 +214,10 @@ class HikvisionDevice(SimDevice):
 
     def _authenticate(self, request: HttpRequest) -> tuple[HttpResponse | None, str]:
         """None and the user name when the request may pass, else the 401 to send."""
-        peer = request.peer
-        if self.lockout.is_locked(peer):
-            return self._unauthorized(peer), ""
-        self.realm.users = self.spec.users  # a test may have replaced the account table
-        result, user = self.realm.check(request.header("Authorization"), request.method)
-        self.lockout.record(peer, result)
+        result, user = self.login(request)
         if result is AuthResult.OK:
             return None, user
-        return self._unauthorized(peer), ""
+        return self._unauthorized(request.peer), ""
 
     def _unauthorized(self, peer: str) -> HttpResponse:
         locked = self.lockout.is_locked(peer)

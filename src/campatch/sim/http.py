@@ -89,41 +89,72 @@ def serve_http(
         server_header: the ``Server`` header this device sends, or None for none.
     """
 
+    async def exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> bool:
+        request = await _read_request(reader, peer)
+        if request is None:
+            return False
+        result = await handler(request)
+        if not isinstance(result, HttpResponse):
+            await result(writer)
+            return False
+        writer.write(_encode(result, server_header))
+        await writer.drain()
+        return not (result.close or request.header("Connection").lower() == "close")
+
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = str((writer.get_extra_info("peername") or ("?",))[0])
-        try:
-            while True:
-                request = await _read_request(reader, peer)
-                if request is None:
-                    return
-                result = await handler(request)
-                if not isinstance(result, HttpResponse):
-                    await result(writer)
-                    return
-                writer.write(_encode(result, server_header))
-                await writer.drain()
-                if result.close or request.header("Connection").lower() == "close":
-                    return
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-            return
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+        await serve_connection(reader, writer, exchange)
 
     return on_connection
 
 
-async def _read_request(reader: asyncio.StreamReader, peer: str) -> HttpRequest | None:
+async def serve_connection(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    exchange: Callable[[asyncio.StreamReader, asyncio.StreamWriter, str], Awaitable[bool]],
+) -> None:
+    """Run ``exchange`` (one request, one reply) until it returns False, then close.
+
+    A client that hangs up, idles out or sends nonsense just ends the connection.
+    Shared by the HTTP and RTSP servers.
+    """
+    peer = str((writer.get_extra_info("peername") or ("?",))[0])
+    try:
+        while await exchange(reader, writer, peer):
+            pass
+    except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+        return
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.wait_closed()
+
+
+async def read_head(
+    reader: asyncio.StreamReader, max_bytes: int
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """The request line and headers of one HTTP-style request (HTTP, RTSP).
+
+    None when the client closed, or sent more than ``max_bytes`` of head.
+    """
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT_S)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         return None
-    if len(head) > MAX_REQUEST_HEAD:
+    if len(head) > max_bytes:
         return None
     request_line, *lines = head.decode("latin-1").split("\r\n")
-    method, target, _version = request_line.split(" ", 2)
     headers = [(k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines if ln)]
+    return request_line, headers
+
+
+async def _read_request(reader: asyncio.StreamReader, peer: str) -> HttpRequest | None:
+    head = await read_head(reader, MAX_REQUEST_HEAD)
+    if head is None:
+        return None
+    request_line, headers = head
+    method, target, _version = request_line.split(" ", 2)
     request = HttpRequest(method, target, headers, b"", peer)
     if request.header("Transfer-Encoding").lower() == "chunked":
         request.body = await _read_chunked(reader)

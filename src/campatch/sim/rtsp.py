@@ -16,7 +16,6 @@ Device options it honours:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import secrets
 import zlib
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from campatch.sim.auth import AuthResult, DigestRealm, Lockout
 from campatch.sim.device import SimDevice, TcpService
+from campatch.sim.http import read_head, serve_connection
 
 MAX_REQUEST_HEAD = 8_192
 MAX_REQUEST_BODY = 65_536
@@ -85,23 +85,18 @@ class _RtspServer:
     async def on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        peer = str((writer.get_extra_info("peername") or ("?",))[0])
-        try:
-            while True:
-                request = await _read_request(reader, peer)
-                if request is None:
-                    return
-                reply = self.respond(request)
-                writer.write(self._encode(request, reply))
-                await writer.drain()
-                if reply.close:
-                    return
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-            return
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+        await serve_connection(reader, writer, self._exchange)
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> bool:
+        request = await _read_request(reader, peer)
+        if request is None:
+            return False
+        reply = self.respond(request)
+        writer.write(self._encode(request, reply))
+        await writer.drain()
+        return not reply.close
 
     def respond(self, request: RtspRequest) -> _Reply:
         """The reply to one well-formed request."""
@@ -193,17 +188,13 @@ class _RtspServer:
 
 async def _read_request(reader: asyncio.StreamReader, peer: str) -> RtspRequest | None:
     """One request, or None when the client closed, sent too much or said nonsense."""
-    try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT_S)
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+    head = await read_head(reader, MAX_REQUEST_HEAD)
+    if head is None:
         return None
-    if len(head) > MAX_REQUEST_HEAD:
-        return None
-    request_line, *lines = head.decode("latin-1").split("\r\n")
+    request_line, headers = head
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("RTSP/1."):
         return None
-    headers = [(k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines if ln)]
     request = RtspRequest(parts[0].upper(), parts[1], headers, b"", peer)
     length_text = request.header("Content-Length") or "0"
     if not length_text.isdigit() or int(length_text) > MAX_REQUEST_BODY:

@@ -1,4 +1,4 @@
-"""Helpers for the Dahua tests: device dicts, a probe context, fake DHIP responders."""
+"""Helpers for the Dahua tests: device dicts, fake DHIP responders."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from campatch.config import Limits, PortMap
-from campatch.drivers.interface import AuthBudget, ProbeContext
-from campatch.model import Candidate, Credential, Secret, Service
-from campatch.net.http import HttpClient
+from campatch.model import Candidate, Credential, Secret
+from support import tcp_candidate
 
 USER = "admin"
 DAHUA_PASSWORD = "Yard#2020"
@@ -72,17 +70,7 @@ def lorex_nvr(**overrides: Any) -> dict[str, Any]:
 
 def web_candidate(address: str) -> Candidate:
     """What the TCP probe reports for a Dahua device: web, RTSP and the SDK port."""
-    ports = ((80, "http"), (554, "rtsp"), (37777, "dahua-sdk"))
-    return Candidate(address, services=tuple(Service(p, "tcp", n) for p, n in ports))
-
-
-@asynccontextmanager
-async def probe_context(
-    limits: Limits, port_map: PortMap, budget: AuthBudget | None = None
-) -> AsyncIterator[ProbeContext]:
-    """A ProbeContext with its own HTTP client and (by default) a fresh auth budget."""
-    async with HttpClient(limits, port_map) as http:
-        yield ProbeContext(http=http, limits=limits, port_map=port_map, auth=budget or AuthBudget())
+    return tcp_candidate(address, (80, "http"), (554, "rtsp"), (37777, "dahua-sdk"))
 
 
 def auth_requests(requests: list[str]) -> list[str]:

@@ -13,7 +13,6 @@ from dahua_support import (
     auth_requests,
     dahua_cam,
     lorex_nvr,
-    probe_context,
     web_candidate,
 )
 
@@ -28,7 +27,7 @@ from campatch.net.http import HttpClient
 from campatch.net.rtsp import rtsp_request
 from campatch.sim.dahua import DahuaDevice
 from campatch.sim.fleet import Fleet
-from support import FleetFactory
+from support import FleetFactory, probe_context
 
 
 def _dahua(fleet: Fleet, name: str = "dev10") -> DahuaDevice:

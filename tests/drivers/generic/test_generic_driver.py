@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ from campatch.model import (
 from campatch.net.http import HttpClient, HttpReply
 from campatch.net.rtsp import RtspReply
 from campatch.sim.fleet import Fleet
+from support import probe_context
 
 #: The ``fleet_of`` fixture of tests/conftest.py.
 FleetFactory = Callable[..., AbstractAsyncContextManager[Fleet]]
@@ -40,12 +41,6 @@ RTSP = Service(554, "tcp", "rtsp")
 ROUTER = {"personality": "router", "brand": "NETGEAR", "model": "R7000", "serial": "4AB1"}
 
 
-@asynccontextmanager
-async def probe_context(fleet: Fleet, limits: Limits) -> AsyncIterator[ProbeContext]:
-    async with HttpClient(limits, fleet.port_map) as http:
-        yield ProbeContext(http=http, limits=limits, port_map=fleet.port_map, auth=AuthBudget())
-
-
 async def verdict(candidate: Candidate, ctx: ProbeContext) -> Fingerprint | None:
     banners = await gather_banners(candidate, ctx)
     return await DRIVER.fingerprint(candidate, banners, ctx)
@@ -54,7 +49,7 @@ async def verdict(candidate: Candidate, ctx: ProbeContext) -> Fingerprint | None
 async def single(
     fleet_of: FleetFactory, limits: Limits, spec: dict[str, Any], *services: Service
 ) -> Fingerprint | None:
-    async with fleet_of([spec]) as fleet, probe_context(fleet, limits) as ctx:
+    async with fleet_of([spec]) as fleet, probe_context(limits, fleet.port_map) as ctx:
         candidate = Candidate(fleet.device("dev10").spec.address, services=services)
         return await verdict(candidate, ctx)
 
@@ -86,7 +81,7 @@ async def test_printer_seen_only_on_its_print_ports_is_still_a_printer(
 async def test_router_found_by_ssdp_is_a_router_and_reported_as_not_a_camera(
     fleet_of: FleetFactory, limits: Limits
 ) -> None:
-    async with fleet_of([ROUTER]) as fleet, probe_context(fleet, limits) as ctx:
+    async with fleet_of([ROUTER]) as fleet, probe_context(limits, fleet.port_map) as ctx:
         address = fleet.device("dev10").spec.address
         scope = Scope.of([address], multicast=False)
         [upnp] = await SsdpSource().discover(scope, DiscoveryContext(limits, fleet.port_map))

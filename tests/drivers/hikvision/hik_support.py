@@ -1,15 +1,11 @@
-"""Helpers for the Hikvision tests: standard simulated devices and a probe context."""
+"""Helpers for the Hikvision tests: standard simulated devices."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from campatch.config import Limits, PortMap
-from campatch.drivers.interface import AuthBudget, ProbeContext
-from campatch.model import Candidate, Credential, Secret, Service
-from campatch.net.http import HttpClient
+from campatch.model import Candidate, Credential, Secret
+from support import tcp_candidate
 
 USER, PASSWORD = "admin", "Hik-s3cret-77"
 GOOD = Credential(USER, Secret(PASSWORD))
@@ -48,18 +44,4 @@ def nvr(**overrides: Any) -> dict[str, Any]:
 
 def web_candidate(address: str) -> Candidate:
     """What the TCP probe reports for a Hikvision device: web, RTSP and SDK ports open."""
-    services = (
-        Service(80, "tcp", "http"),
-        Service(554, "tcp", "rtsp"),
-        Service(8000, "tcp", "hik-sdk"),
-    )
-    return Candidate(address, services=services)
-
-
-@asynccontextmanager
-async def probe_context(
-    limits: Limits, port_map: PortMap, budget: AuthBudget | None = None
-) -> AsyncIterator[ProbeContext]:
-    """A ProbeContext with a real HTTP client (closed on exit)."""
-    async with HttpClient(limits, port_map) as http:
-        yield ProbeContext(http=http, limits=limits, port_map=port_map, auth=budget or AuthBudget())
+    return tcp_candidate(address, (80, "http"), (554, "rtsp"), (8000, "hik-sdk"))

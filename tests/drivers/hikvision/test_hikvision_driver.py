@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from hik_support import BAD, GOOD, PASSWORD, USER, camera, nvr, probe_context, web_candidate
+from hik_support import BAD, GOOD, PASSWORD, USER, camera, nvr, web_candidate
 
 from campatch.drivers.banners import gather_banners
 from campatch.drivers.hikvision import DRIVER, HikvisionDriver, SadpSource
@@ -14,6 +14,7 @@ from campatch.drivers.interface import AuthBudget, Banners
 from campatch.errors import AuthError, DeviceResponseError, LockoutError
 from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field, Identity, Secret
 from campatch.net.http import HttpClient
+from support import probe_context
 
 ISAPI = "isapi:/ISAPI/System/deviceInfo"
 

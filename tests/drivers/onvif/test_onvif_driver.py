@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from onvif_support import BAD, GOOD, PASSWORD, camera, probe_context, web_candidate
+from onvif_support import BAD, GOOD, PASSWORD, camera, web_candidate
 
 from campatch.config import Limits
 from campatch.drivers.interface import AuthBudget, Banners
@@ -15,6 +15,7 @@ from campatch.errors import AuthError, LockoutError
 from campatch.model import Candidate, Confidence, DeviceClass, Field, Identity
 from campatch.net.soap import SoapClient
 from campatch.sim.onvif import OnvifCamera
+from support import probe_context
 
 if TYPE_CHECKING:
     from support import FleetFactory

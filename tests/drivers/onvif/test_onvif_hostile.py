@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
-from onvif_support import GOOD, camera, private_subnet, probe_context, web_candidate
+from onvif_support import GOOD, camera, web_candidate
 
 from campatch.config import Limits, PortMap
 from campatch.drivers.interface import Banners
@@ -18,6 +18,7 @@ from campatch.errors import DeviceResponseError
 from campatch.sim.fleet import LOW_PORT_OFFSET, can_bind_low_ports, specs_from_dicts
 from campatch.sim.http import HttpRequest, HttpResponse, serve_http
 from campatch.sim.onvif import OnvifCamera
+from support import fresh_subnet, probe_context
 
 if TYPE_CHECKING:
     pass
@@ -71,7 +72,7 @@ async def test_I01_hostile_device_information_is_refused(
     attack: str, trap: tuple[int, list[str]], limits: Limits
 ) -> None:
     trap_port, hits = trap
-    address = f"{private_subnet()}.10"
+    address = f"{fresh_subnet()}.10"
     port_map = PortMap(low_port_offset=0 if can_bind_low_ports() else LOW_PORT_OFFSET)
     spec = specs_from_dicts([{**camera(), "name": "honest", "address": address}])[0]
     honest = OnvifCamera(spec, time.monotonic)

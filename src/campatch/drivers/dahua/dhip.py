@@ -14,18 +14,12 @@ safely, deduplicated per sender and capped in number. Unicast probes are paced b
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 
-from campatch.config import Limits
 from campatch.discovery.interface import DiscoveryContext, Scope
 from campatch.drivers.dahua.models import DhipDeviceInfo, brand_of, dhip_frame
-from campatch.errors import DeviceResponseError, DiscoveryError
 from campatch.model import Candidate, Confidence, Field, Observation, Service
-from campatch.net.udp import discovery_socket, send_paced
-
-logger = logging.getLogger(__name__)
+from campatch.net.udp import FirstReplyCollector, Multicast, Unicast, probe_and_collect
 
 DHIP_PORT = 37810
 DHIP_GROUP = "239.255.255.251"
@@ -63,91 +57,24 @@ class DhipSource:
         Returns:
             One candidate per in-scope device that answered.
         """
-        loop = asyncio.get_running_loop()
         collector = _Collector(scope, ctx.limits)
-        try:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: collector, sock=discovery_socket(multicast_ttl=1)
-            )
-        except OSError as err:
-            raise DiscoveryError(f"dhip: cannot open a UDP socket ({err.strerror})") from err
         port = ctx.port_map.actual(self.port)
-        try:
-            if scope.multicast:
-                transport.sendto(SEARCH, (self.group, port))
-            if self.unicast:
-                await _send_unicast(transport, scope, port, ctx.limits, collector)
-            await collector.wait(ctx.limits.discovery_listen_s)
-        finally:
-            transport.close()
-        return collector.candidates()
+        await probe_and_collect(
+            collector,
+            multicast=Multicast(self.group, port, SEARCH) if scope.multicast else None,
+            unicast=Unicast(scope.ipv4(), port, SEARCH) if self.unicast else None,
+        )
+        return [candidate_of(address, info) for address, info in collector.found.items()]
 
 
-async def _send_unicast(
-    transport: asyncio.DatagramTransport,
-    scope: Scope,
-    port: int,
-    limits: Limits,
-    collector: _Collector,
-) -> None:
-    """One search per in-scope IPv4 address, paced to ``limits.probe_rate_per_s``."""
-    targets = [str(a) for a in scope.addresses if a.version == 4]
-    await send_paced(transport, targets, port, SEARCH, limits, stop=lambda: collector.full)
-
-
-class _Collector(asyncio.DatagramProtocol):
+class _Collector(FirstReplyCollector[DhipDeviceInfo]):
     """Receives replies: in-scope senders only, parsed once each, capped."""
 
-    def __init__(self, scope: Scope, limits: Limits) -> None:
-        self.scope = scope
-        self.limits = limits
-        self.found: dict[str, DhipDeviceInfo] = {}
-        self.dropped_off_scope = 0
-        self.rejected = 0
-        self._parse_budget = limits.max_discovery_replies * _PARSE_BUDGET_FACTOR
-        self._full = asyncio.Event()
+    name = SOURCE
+    parse_budget_factor = _PARSE_BUDGET_FACTOR
 
-    @property
-    def full(self) -> bool:
-        """True once the reply cap or the parse budget is used up."""
-        return self._full.is_set()
-
-    async def wait(self, seconds: float) -> None:
-        """Listen ``seconds``, or less when the cap is reached first."""
-        try:
-            await asyncio.wait_for(self._full.wait(), seconds)
-        except TimeoutError:
-            return
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        sender = str(addr[0])
-        if self.full or sender in self.found:
-            return
-        if sender not in self.scope:
-            self.dropped_off_scope += 1
-            return
-        self._parse_budget -= 1
-        if self._parse_budget <= 0:
-            self._full.set()
-        if len(data) > self.limits.max_datagram_bytes:
-            self.rejected += 1
-            return
-        try:
-            self.found[sender] = DhipDeviceInfo.decode(data, host=sender)
-        except DeviceResponseError as err:
-            self.rejected += 1
-            logger.debug("dhip: ignored a reply from %s: %s", sender, err)
-            return
-        if len(self.found) >= self.limits.max_discovery_replies:
-            self._full.set()
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP "port unreachable" from hosts without DHIP, or no multicast route.
-        logger.debug("dhip: %s", exc)
-
-    def candidates(self) -> list[Candidate]:
-        """What was found, one candidate per sender, in arrival order."""
-        return [candidate_of(address, info) for address, info in self.found.items()]
+    def parse(self, data: bytes, sender: str) -> DhipDeviceInfo:
+        return DhipDeviceInfo.decode(data, host=sender)
 
 
 def candidate_of(address: str, info: DhipDeviceInfo) -> Candidate:

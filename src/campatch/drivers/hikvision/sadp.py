@@ -10,22 +10,18 @@ reply is ignored in favour of the sender's.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
 
-from campatch.config import Limits
 from campatch.discovery.interface import DiscoveryContext, Scope
 from campatch.drivers.hikvision.models import (
     SadpProbeMatch,
     device_type_from_model,
     sadp_inquiry,
 )
-from campatch.errors import DeviceResponseError, DiscoveryError
 from campatch.model import Candidate, Confidence, Field, Observation, Service, normalize_mac
-from campatch.net.udp import discovery_socket, send_paced
+from campatch.net.udp import FirstReplyCollector, Multicast, Unicast, probe_and_collect
 
 logger = logging.getLogger(__name__)
 
@@ -33,44 +29,17 @@ SADP_PORT = 37020
 SADP_GROUP = "239.255.255.250"
 SOURCE = "sadp"
 VENDOR = "Hikvision"
-_TICK_S = 0.02  # seconds between two bursts of unicast inquiries (rate limiting)
 _JUNK_FACTOR = 4  # datagrams looked at per reply slot before the source stops listening
 
 
-class _Collector(asyncio.DatagramProtocol):
+class _Collector(FirstReplyCollector[SadpProbeMatch]):
     """Receives ProbeMatches: in-scope senders only, one per address, bounded work."""
 
-    def __init__(self, scope: Scope, limits: Limits) -> None:
-        self.scope = scope
-        self.limits = limits
-        self.matches: dict[str, SadpProbeMatch] = {}
-        self.seen = 0
-        self.dropped_off_scope = 0
-        self.done = asyncio.Event()
+    name = SOURCE
+    parse_budget_factor = _JUNK_FACTOR
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        if self.done.is_set():
-            return
-        self.seen += 1
-        if self.seen >= self.limits.max_discovery_replies * _JUNK_FACTOR:
-            self.done.set()
-        host = str(addr[0])
-        if host not in self.scope:
-            self.dropped_off_scope += 1
-            return
-        if host in self.matches or len(data) > self.limits.max_datagram_bytes:
-            return
-        try:
-            match = SadpProbeMatch.decode(data, host=host)
-        except DeviceResponseError as err:
-            logger.debug("sadp: ignored reply from %s: %s", host, err)
-            return
-        self.matches[host] = match
-        if len(self.matches) >= self.limits.max_discovery_replies:
-            self.done.set()
-
-    def error_received(self, exc: Exception) -> None:
-        logger.debug("sadp: socket error %s", exc)
+    def parse(self, data: bytes, sender: str) -> SadpProbeMatch:
+        return SadpProbeMatch.decode(data, host=sender)
 
 
 class SadpSource:
@@ -96,47 +65,19 @@ class SadpSource:
         Returns:
             One candidate per answering in-scope address.
         """
-        loop = asyncio.get_running_loop()
         collector = _Collector(scope, ctx.limits)
-        try:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: collector, sock=discovery_socket(multicast_ttl=1)
-            )
-        except OSError as err:
-            raise DiscoveryError(f"sadp: cannot open a UDP socket: {err.strerror}") from err
-        try:
-            inquiry = sadp_inquiry(str(uuid.uuid4()).upper())
-            port = ctx.port_map.actual(self.port)
-            if scope.multicast:
-                self._send_multicast(transport, inquiry, port)
-            await _send_unicast(transport, inquiry, port, scope, ctx.limits, collector)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(collector.done.wait(), ctx.limits.discovery_listen_s)
-        finally:
-            transport.close()
+        inquiry = sadp_inquiry(str(uuid.uuid4()).upper())
+        port = ctx.port_map.actual(self.port)
+        await probe_and_collect(
+            collector,
+            multicast=Multicast(self.group, port, inquiry) if scope.multicast else None,
+            unicast=Unicast(scope.ipv4(), port, inquiry),
+        )
         if collector.dropped_off_scope:
             logger.info(
                 "sadp: dropped %d replies from outside the scope", collector.dropped_off_scope
             )
-        return [candidate_from_match(host, m) for host, m in collector.matches.items()]
-
-    def _send_multicast(
-        self, transport: asyncio.DatagramTransport, inquiry: bytes, port: int
-    ) -> None:
-        transport.sendto(inquiry, (self.group, port))
-
-
-async def _send_unicast(
-    transport: asyncio.DatagramTransport,
-    inquiry: bytes,
-    port: int,
-    scope: Scope,
-    limits: Limits,
-    collector: _Collector,
-) -> None:
-    """One inquiry per in-scope IPv4 address, paced to ``probe_rate_per_s``."""
-    targets = [str(a) for a in scope.addresses if a.version == 4]
-    await send_paced(transport, targets, port, inquiry, limits, stop=collector.done.is_set)
+        return [candidate_from_match(host, m) for host, m in collector.found.items()]
 
 
 def candidate_from_match(address: str, match: SadpProbeMatch) -> Candidate:
