@@ -55,24 +55,24 @@ def print_scan(result: ScanResult, console: Console) -> None:
         console.print(table)
 
 
-def _video_table(hosts: Sequence[HostReport], title: str) -> Table:
+_IDENTITY_COLUMNS = ("address", "kind", "vendor", "model", "hardware", "firmware", "serial", "MAC")
+
+
+def _identity_table(title: str, last_column: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for col in (
-        "address",
-        "kind",
-        "vendor",
-        "model",
-        "hardware",
-        "firmware",
-        "serial",
-        "MAC",
-        "login",
-    ):
+    for col in (*_IDENTITY_COLUMNS, last_column):
         table.add_column(col, overflow="fold")
+    return table
+
+
+def _firmware(version: str | None, build: str | None) -> str | None:
+    return " ".join(v for v in (version, build) if v) or None
+
+
+def _video_table(hosts: Sequence[HostReport], title: str) -> Table:
+    table = _identity_table(title, "login")
     for h in hosts:
-        firmware = " ".join(
-            v for v in (h.identity.get(Field.FIRMWARE), h.identity.get(Field.BUILD)) if v
-        )
+        firmware = _firmware(h.identity.get(Field.FIRMWARE), h.identity.get(Field.BUILD))
         vendor = h.identity.get(Field.VENDOR)
         brand = h.identity.get(Field.BRAND)
         shown = (
@@ -86,7 +86,7 @@ def _video_table(hosts: Sequence[HostReport], title: str) -> Table:
             _cell(shown),
             _disputed(h, Field.MODEL),
             _cell(h.identity.get(Field.HARDWARE)),
-            _cell(firmware or None),
+            _cell(firmware),
             _disputed(h, Field.SERIAL),
             _disputed(h, Field.MAC),
             h.auth.value.replace("_", " "),
@@ -115,27 +115,15 @@ def _changes_table(result: ScanResult) -> Table:
 
 def print_devices(rows: Sequence[DeviceRow], console: Console) -> None:
     """Print the inventory."""
-    table = Table(title=f"Inventory ({len(rows)} devices)", title_justify="left")
-    for col in (
-        "address",
-        "kind",
-        "vendor",
-        "model",
-        "hardware",
-        "firmware",
-        "serial",
-        "MAC",
-        "last seen",
-    ):
-        table.add_column(col, overflow="fold")
+    table = _identity_table(f"Inventory ({len(rows)} devices)", "last seen")
     for r in rows:
-        firmware = " ".join(v for v in (r.firmware, r.build) if v)
+        firmware = _firmware(r.firmware, r.build)
         kind = r.what or _CLASS_LABEL[r.device_class]
         if r.gone:
             kind += " (gone)"
         table.add_row(
             r.address, kind, _cell(r.vendor), _cell(r.model), _cell(r.hardware),
-            _cell(firmware or None), _cell(r.serial), _cell(r.mac),
+            _cell(firmware), _cell(r.serial), _cell(r.mac),
             r.last_seen.strftime("%Y-%m-%d %H:%M"),
         )  # fmt: skip
     console.print(table)
