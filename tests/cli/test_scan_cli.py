@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from campatch.config import PortMap
 from campatch.report.json import scan_schema
 from campatch.sim.fleet import Fleet
 from support import FleetFactory
@@ -218,3 +219,23 @@ async def test_demo_runs_the_whole_job_and_prints_valid_json(tmp_path: Path) -> 
     assert result["summary"]["video_devices"] == 8
     assert result["summary"]["not_cameras"] == 4
     assert result["summary"]["identified_with_firmware"] >= 7
+
+
+@pytest.mark.slow
+async def test_scan_through_a_port_offset_as_without_root(
+    fleet_of: FleetFactory, tmp_path: Path
+) -> None:
+    """Without the right to bind ports below 1024 the simulator moves them up; the scan follows."""
+    async with fleet_of(CAMERAS + OTHERS[:1], port_map=PortMap(low_port_offset=20000)) as fleet:
+        await add_credentials(tmp_path, fleet)
+        result = await scan_json(tmp_path, fleet, "--no-store")
+    hosts = by_address(result)
+    for dev in fleet.devices.values():
+        host = hosts[dev.spec.address]
+        if dev.spec.personality == "printer":
+            assert host["class"] == "not_camera"
+            continue
+        assert host["auth"] == "accepted", host["problems"]
+        assert value(host, "firmware") == dev.spec.firmware
+        # Reported ports are the vendor's, not the moved ones.
+        assert {"port": 80, "transport": "tcp", "protocol": "http"} in host["services"]
