@@ -330,3 +330,207 @@ class Credential:
 
     def __repr__(self) -> str:
         return f"Credential(username={self.username!r}, password=********)"
+
+
+# --- Knowledge: advisories, firmware releases, default credentials, viewer apps -------
+#
+# Every knowledge record names where it came from (Provenance). Version strings are
+# kept as the vendor wrote them; campatch.knowledge.versions orders them per vendor.
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a knowledge record came from.
+
+    Args:
+        source: the feed or file, e.g. ``"cisa-kev"``, ``"nvd"``, ``"bundle:camera-cves"``,
+            ``"manual:/path/advisory.json"``.
+        url: the record's page or the feed's address.
+        retrieved: when campatch read it (ISO date or datetime, UTC).
+        license: the data's licence, where it matters for redistribution.
+    """
+
+    source: str
+    url: str = ""
+    retrieved: str = ""
+    license: str = ""
+
+
+class Severity(StrEnum):
+    """Finding and advisory severity, worst first when sorted by :attr:`rank`."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical ... 4 for info."""
+        return list(Severity).index(self)
+
+    @classmethod
+    def of_cvss(cls, score: float | None) -> Severity:
+        """CVSS v3 qualitative rating (FIRST CVSS v3.1 spec §5); no score = medium."""
+        if score is None:
+            return cls.MEDIUM
+        if score >= 9.0:
+            return cls.CRITICAL
+        if score >= 7.0:
+            return cls.HIGH
+        if score >= 4.0:
+            return cls.MEDIUM
+        return cls.LOW if score > 0 else cls.INFO
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRange:
+    """Affected firmware versions of one product line (vendor version strings).
+
+    ``introduced`` is inclusive, ``fixed`` exclusive (the first release with the fix),
+    ``last_affected`` inclusive; None means "no bound on that side". A range with only
+    ``fixed`` covers everything before it.
+    """
+
+    introduced: str | None = None
+    fixed: str | None = None
+    last_affected: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedProduct:
+    """A model family an advisory applies to.
+
+    Args:
+        vendor: normalised vendor name ("Hikvision", "Dahua").
+        models: model names or shell-style patterns ("DS-2CD2*"); empty = every model.
+        hardware: hardware revisions the advisory is limited to (empty = any).
+        ranges: affected firmware ranges; empty = every version.
+        region: firmware region the advisory is limited to (None = any).
+    """
+
+    vendor: str
+    models: tuple[str, ...] = ()
+    hardware: tuple[str, ...] = ()
+    ranges: tuple[VersionRange, ...] = ()
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KevEntry:
+    """CISA Known Exploited Vulnerabilities status of a CVE."""
+
+    date_added: str
+    due_date: str = ""
+    ransomware: str = "Unknown"
+    required_action: str = ""
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A known vulnerability and the devices it affects.
+
+    Args:
+        id: the CVE id (or the vendor's advisory id when there is no CVE).
+        title: one line.
+        description: plain language, written for owners.
+        affected: the product lines it applies to.
+        cvss_score, cvss_vector: CVSS v3.x base score and vector, where known.
+        cwes: CWE ids.
+        kev: KEV status when CISA lists it as exploited in the wild.
+        references: advisory and vendor URLs.
+        aliases: other ids (vendor advisory numbers, ICSA ids).
+        published, modified: dates from the source (ISO).
+        provenance: where the record came from.
+    """
+
+    id: str
+    title: str
+    description: str
+    affected: tuple[AffectedProduct, ...]
+    provenance: Provenance
+    cvss_score: float | None = None
+    cvss_vector: str | None = None
+    cwes: tuple[str, ...] = ()
+    kev: KevEntry | None = None
+    references: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    published: str = ""
+    modified: str = ""
+
+    @property
+    def severity(self) -> Severity:
+        """KEV-listed = critical; otherwise from the CVSS score."""
+        return Severity.CRITICAL if self.kev else Severity.of_cvss(self.cvss_score)
+
+
+@dataclass(frozen=True)
+class FirmwareRelease:
+    """One firmware image a vendor published for a model (and hardware revision).
+
+    Args:
+        vendor, model: what it is for.
+        version: the vendor's version string (build included where the vendor uses one).
+        provenance: where the record came from.
+        hardware: hardware revision it is for (None = any revision of the model).
+        region: firmware region ("international", "china", ...), None = any.
+        released: release date (ISO).
+        download_page: the vendor page an owner gets it from.
+        url: direct download URL, where the vendor publishes one.
+        sha256, size: of the image file, where known.
+        notes: release notes, shortened.
+        fixes: advisory ids fixed by this release.
+        requires: versions that must be installed first (upgrade path).
+        end_of_life: the vendor marks the model end-of-life with this release.
+        blocks_downgrade: installing it prevents going back to older firmware.
+        breaking: it changes an API or behaviour integrations rely on.
+    """
+
+    vendor: str
+    model: str
+    version: str
+    provenance: Provenance
+    hardware: str | None = None
+    region: str | None = None
+    released: str = ""
+    download_page: str = ""
+    url: str = ""
+    sha256: str = ""
+    size: int | None = None
+    notes: str = ""
+    fixes: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    end_of_life: bool = False
+    blocks_downgrade: bool = False
+    breaking: bool = False
+
+
+@dataclass(frozen=True)
+class DefaultCredential:
+    """A factory or botnet-list credential for a vendor's devices.
+
+    The password is a published fact (a factory default or a Mirai list entry), not a
+    secret of the owner's, so it is a plain string.
+    """
+
+    vendor: str
+    service: str  # "http", "telnet", "rtsp", "onvif", "ssh", ...
+    username: str
+    password: str
+    provenance: Provenance
+    product: str = ""
+    mirai: bool = False  # on the Mirai scanner's list
+
+
+@dataclass(frozen=True)
+class ViewerApp:
+    """The latest known release of a phone or PC viewer app on one platform."""
+
+    name: str  # "Hik-Connect", "iVMS-4200", "DMSS", ...
+    vendor: str
+    platform: str  # "android", "ios", "windows", "macos"
+    latest_version: str
+    provenance: Provenance
+    released: str = ""
+    url: str = ""
