@@ -27,13 +27,28 @@ import argparse
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import sys
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+
+from campatch.knowledge.interface import (
+    FORMAT,
+    FORMAT_VERSION,
+    RecordError,
+    decode_advisory,
+    decode_credential,
+    encode,
+    normalize_vendor,
+    record_key,
+)
+from campatch.model import Advisory, DefaultCredential
 
 REPO = Path(__file__).resolve().parents[1]
 INPUT_NAME = "oui-camera-vendors.csv"
@@ -189,19 +204,562 @@ def build(shared: Path, out_dir: Path, built: date) -> list[PrefixFact]:
     return facts
 
 
+# --- step "bundle": advisories and default credentials --------------------------------
+#
+# Turns the research notes camera-cves.json, kev-cameras.json, default-credentials.csv
+# and mirai-credentials.csv into src/campatch/knowledge/data/bundle/*.json (records in
+# the codec of campatch.knowledge.interface). How the free-text version fields become
+# ranges is described in render_bundle_provenance(); the rules are the functions below.
+
+BUNDLE_DIR = OUTPUT_DIR / "bundle"
+BUNDLE_INPUTS = (
+    "camera-cves.json",
+    "kev-cameras.json",
+    "default-credentials.csv",
+    "mirai-credentials.csv",
+)
+CVE_LICENSE = "NVD data: US government public domain; CVE records: CVE Terms of Use"
+KEV_LICENSE = "CISA KEV: CC0 1.0"
+KEV_URL = "https://www.cisa.gov/known-exploited-vulnerabilities-catalog"
+
+#: Mirai device associations (Krebs 2016) -> vendor; non-camera devices -> any vendor.
+MIRAI_VENDORS: dict[str, str] = {
+    "": "any",
+    "ACTi IP camera": "ACTi",
+    "ANKO Products DVR": "ANKO",
+    "Axis IP camera, et al.": "Axis",
+    "Dahua DVR": "Dahua",
+    "Dahua IP camera": "Dahua",
+    "Dahua camera": "Dahua",
+    "Guangzhou Juan Optical": "Guangzhou Juan Optical",
+    "H.264 Chinese DVR": "any",
+    "HiSilicon IP camera": "HiSilicon",
+    "IPX-DDK network camera": "IPX-DDK",
+    "IQinVision cameras, et al.": "IQinVision",
+    "Mobotix network camera": "Mobotix",
+    "Samsung IP camera": "Hanwha Vision",
+    "Shenzhen Anran security camera": "Shenzhen Anran",
+    "Toshiba network camera": "Toshiba",
+    "VideoIQ": "VideoIQ",
+    "Vivotek IP camera": "Vivotek",
+    "Dreambox TV receiver": "any",
+    "EV ZLX two-way speaker": "any",
+    "Packet8 VoIP phone": "any",
+    "Panasonic printer": "any",
+    "RealTek routers": "any",
+    "SMC routers": "any",
+    "Ubiquiti AirOS router": "any",
+    "Xerox printers, et al.": "any",
+    "ZTE router": "any",
+}
+
+_VER = r"(?:Ver\.|v|V)?(?P<{0}>[A-Za-z0-9][\w.\-]*\d[\w.\-]*(?: build \d+| Hotfix)?)"
+_SPECS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern.format(v1=_VER.format("a"), v2=_VER.format("b")), re.I), kind)
+    for pattern, kind in (
+        (r"all versions", "all"),
+        (r"(?:all versions )?(?:before|prior to) {v1}", "fixed"),
+        (r"(?:<=|through|up to and including) ?{v1}", "last"),
+        (r"{v1} and below", "last"),
+        (r"{v1} to {v2}", "span"),
+    )
+)
+_LIST_BEFORE = re.compile(r"before ((?:[\w.\-]+, )+[\w.\-]+)", re.I)
+_BARE_FIX = re.compile(r"(?:[A-Za-z]+ )?(?:firmware )?" + _VER.format("a"))
+_MODEL_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
+_MODEL_WORD = re.compile(r"\d|xx|XX|/")
+_NOT_MODELS = frozenset({"P2P", "H.264", "4K"})
+_NO_FIX = re.compile(r"end[- ]of[- ]life|\bEOL\b|unsupported", re.I)
+
+
+def _strip_notes(text: str) -> str:
+    """Text without parenthesised remarks and leading 'firmware'/'e.g.' words."""
+    text = re.sub(r"\([^()]*\)", "", text)
+    text = re.sub(r"^(?:e\.g\.|application|firmware|versions|\s)+", "", text.strip(), flags=re.I)
+    return " ".join(text.split()).rstrip(".")
+
+
+def parse_spec(text: str) -> list[dict[str, str]] | None:
+    """Ranges (codec form) for one version phrase, or None if it is not one we read."""
+    text = _strip_notes(text)
+    if match := _LIST_BEFORE.fullmatch(text):
+        return [{"fixed": v} for v in match.group(1).split(", ")]
+    for pattern, kind in _SPECS:
+        if match := pattern.fullmatch(text):
+            groups = match.groupdict()
+            return [
+                {
+                    "all": {},
+                    "fixed": {"fixed": groups.get("a") or ""},
+                    "last": {"last_affected": groups.get("a") or ""},
+                    "span": {"introduced": groups.get("a") or "", "last_affected": groups.get("b") or ""},
+                }[kind]
+            ]
+    return None
+
+
+def model_pattern(name: str) -> str:
+    """A model or series name as a shell pattern: placeholders (``xx``, ``XXX``) -> ``*``.
+
+    Every pattern ends in ``*``: a model named in an advisory stands for its suffixed
+    variants too (``DCS-930L`` also covers ``DCS-930L/B``).
+    """
+    pattern = re.sub(r"x+", "*", name.strip())
+    pattern = re.sub(r"(?<=\d)X+|X+(?=\d)|XX+", "*", pattern)
+    return re.sub(r"\*+", "*", pattern.rstrip("*") + "*")
+
+
+def split_models(text: str, *, loose: bool = False) -> list[str]:
+    """Model names of a ``A/B, C`` list; ``IPC-HX5X3X/HX4X3X`` gives ``IPC-HX4X3X`` too.
+
+    Names need a digit or placeholder and a capital letter unless ``loose`` (the keys of
+    ``first_fixed_versions``, which name models only).
+    """
+    names: list[str] = []
+    for part in re.split(r",|;| and ", _strip_notes(text)):
+        previous = ""
+        for piece in (p.strip() for p in part.split(":")[-1].split("/") if p.strip()):
+            name = _continue(previous, piece) if previous else piece
+            names.append(name)
+            previous = name
+    return [n for n in names if loose or (re.search(r"\d|xx|XX", n) and re.search(r"[A-Z]", n))]
+
+
+def _continue(previous: str, piece: str) -> str:
+    """``piece`` completed from the model named before it in a slash list.
+
+    ``FI9800P/V2`` -> ``FI9800P V2``; ``AHB7008F8-H/F4-H`` -> ``AHB7008F4-H``;
+    ``DH-IPC-HDW1XXX/2XXX`` -> ``DH-IPC-HDW2XXX``; ``SNC-DH120/DH120T`` -> ``SNC-DH120T``.
+    """
+    if re.fullmatch(r"V\d+", piece):
+        return re.sub(r"\s+V\d+$", "", previous) + " " + piece
+    if " " in piece or len(piece) >= len(previous):
+        return piece
+    if "-" in piece:
+        same_tail = previous.rpartition("-")[2] == piece.rpartition("-")[2]
+        return previous[: len(previous) - len(piece)] + piece if same_tail else piece
+    head, _, tail = previous.rpartition("-")
+    if len(piece) > len(tail) + 1:
+        return piece
+    prefix = f"{head}-" if head else ""
+    if piece[0].isdigit() and not tail[:1].isdigit():
+        prefix += re.match(r"[A-Za-z]*", tail).group(0)  # type: ignore[union-attr]
+    return prefix + piece
+
+
+def product_models(products: str, vendor: str = "") -> list[str]:
+    """Patterns for the ``products`` field; none (= every model) for open lists.
+
+    Parenthesised model lists count; other remarks in parentheses do not. Leading words
+    naming the vendor and trailing plain words ("PTZ", "IP camera") are dropped.
+    """
+    text = re.sub(r"\(([^()]*)\)", _keep_model_list, products)
+    if re.search(r"e\.g\.|\bmany\b|hundreds|same (?:[a-z]+ )*as|devices using", text, re.I):
+        return []
+    brands = {w.casefold() for w in re.findall(r"\w+", vendor)}
+    names = [n for n in split_models(", ".join(_trim(p, brands) for p in re.split(r",|;", text)))]
+    names = [n for n in names if n not in _NOT_MODELS]
+    if not names:
+        names = re.findall(r"\b(?:[A-Z]{2,}[a-z]+|[A-Z][a-z]+[A-Z][A-Za-z]*)\b", text)
+    return sorted({model_pattern(n) for n in names})
+
+
+def _keep_model_list(match: re.Match[str]) -> str:
+    """A parenthesised remark: kept as a list when most of its words are model names."""
+    words = match.group(1).split()
+    models = [w for w in words if _MODEL_WORD.search(w) and not w.islower()]
+    return f", {match.group(1)}," if words and 2 * len(models) >= len(words) else " "
+
+
+def _trim(part: str, brands: set[str]) -> str:
+    """One product-list entry without leading brand words and trailing plain words."""
+    words = part.split(":")[-1].split()
+    while words and words[0].casefold() in brands:
+        words.pop(0)
+    while words and re.fullmatch(r"[A-Za-z]+", words[-1]):
+        words.pop()
+    return " ".join(words)
+
+
+def single_fix(fixed: object) -> str | None:
+    """The fixed version when ``first_fixed_versions`` names exactly one."""
+    if not isinstance(fixed, str):
+        return None
+    match = _BARE_FIX.fullmatch(_strip_notes(fixed))
+    return match.group("a") if match else None
+
+
+def line_bounds(ranges: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Several "before X" ranges of one product: each starts at its own release line.
+
+    The line of a fixed version is its shortest dot-separated prefix no other fixed
+    version shares (``2.623`` for ``2.623.00AC004.0.R.200316``).
+    """
+    fixes = [r["fixed"] for r in ranges if set(r) == {"fixed"}]
+    if len(fixes) < 2 or len(fixes) != len(ranges):
+        return ranges
+    out = []
+    for fix in fixes:
+        parts = fix.split(".")
+        others = [o.split(".") for o in fixes if o != fix]
+        depth = next(
+            (d for d in range(1, len(parts)) if all(o[:d] != parts[:d] for o in others)),
+            len(parts),
+        )
+        out.append({"introduced": ".".join(parts[:depth]), "fixed": fix})
+    return out
+
+
+def parse_segments(text: str) -> list[tuple[list[str], list[dict[str, str]]]] | None:
+    """``MODELS SPEC; MODELS SPEC`` -> per segment its model names and ranges."""
+    out = []
+    for segment in (s.strip() for s in re.split(r";", text) if s.strip()):
+        parsed = _parse_segment(_strip_notes(segment))
+        if parsed is None:
+            return None
+        out.append(parsed)
+    return out
+
+
+def _parse_segment(segment: str) -> tuple[list[str], list[dict[str, str]]] | None:
+    words = segment.split(" ")
+    for cut in range(len(words)):
+        ranges = parse_spec(" ".join(words[cut:]))
+        if ranges is not None:
+            head = re.sub(r"\b(?:models?|firmware|builds?)\b:?", "", " ".join(words[:cut]))
+            return split_models(head.strip(" :")), ranges
+    return None
+
+
+def affected_products(vuln: dict[str, Any], vendor: str) -> list[dict[str, Any]]:
+    """The ``affected`` list (codec form) of one curated CVE record."""
+    fixed = vuln.get("first_fixed_versions")
+    if isinstance(fixed, dict):
+        return [
+            {"vendor": vendor, "models": sorted({model_pattern(m) for m in split_models(k, loose=True)}), "ranges": [{"fixed": v}]}
+            for k, v in sorted(fixed.items())
+        ]
+    default_models = product_models(str(vuln.get("products") or ""), str(vuln["vendor"]))
+    segments = parse_segments(str(vuln.get("affected_versions") or "")) or []
+    by_models: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for names, ranges in segments:
+        models = tuple(sorted({model_pattern(n) for n in names})) or tuple(default_models)
+        by_models.setdefault(models, []).extend(ranges)
+    if not by_models:
+        by_models[tuple(default_models)] = _fallback_ranges(vuln)
+    return [
+        {"vendor": vendor, "models": list(models), "ranges": _with_fix(line_bounds(r), fixed)}
+        for models, r in sorted(by_models.items())
+    ]
+
+
+def _fallback_ranges(vuln: dict[str, Any]) -> list[dict[str, str]]:
+    """Ranges when the affected text is unreadable: the one named fix, else EOL = all."""
+    if fix := single_fix(vuln.get("first_fixed_versions")):
+        return [{"fixed": fix}]
+    if vuln.get("first_fixed_versions") is None and _NO_FIX.search(str(vuln.get("fix_note", ""))):
+        return [{}]
+    return []  # unknown versions: the audit says "possibly affected"
+
+
+def _with_fix(ranges: list[dict[str, str]], fixed: object) -> list[dict[str, str]]:
+    """Give a lone "through X" range the data's single fixed version when it names one."""
+    fix = single_fix(fixed)
+    if fix and len(ranges) == 1 and set(ranges[0]) == {"last_affected"}:
+        return [{"fixed": fix}]
+    return ranges
+
+
+def curated_vendor(raw: str) -> str:
+    """``"Amcrest (Dahua OEM)"`` -> ``"Dahua"``; ``"A / B"`` must name one firmware maker."""
+    names = {normalize_vendor(part) for part in raw.split(" / ")}
+    if len(names) != 1:
+        raise BuildError(f"camera-cves.json: vendor {raw!r} names several makers {sorted(names)}")
+    return names.pop()
+
+
+def kev_entries(kev: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """KEV facts per CVE id: catalog entries and the later additions seen in NVD."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in kev.get("vulnerabilities", []):
+        out[e["cveID"]] = {
+            "date_added": e["dateAdded"], "due_date": e.get("dueDate", ""),
+            "ransomware": e.get("knownRansomwareCampaignUse") or "Unknown",
+            "required_action": e.get("requiredAction", ""), "_name": e.get("vulnerabilityName", ""),
+            "_vendor": e.get("vendorProject", ""), "_product": e.get("product", ""),
+            "_description": e.get("shortDescription", ""), "_notes": e.get("notes", ""),
+        }  # fmt: skip
+    for e in kev.get("later_additions_seen_in_nvd", {}).get("entries", []):
+        out.setdefault(e["cveID"], {
+            "date_added": e["cisaExploitAdd"], "due_date": e.get("cisaActionDue", ""),
+            "ransomware": "Unknown", "required_action": e.get("cisaRequiredAction", ""),
+            "_name": e.get("cisaVulnerabilityName", ""), "_vendor": e.get("vendorProject", ""),
+            "_product": e.get("product", ""), "_description": "", "_notes": "",
+        })  # fmt: skip
+    return out
+
+
+def advisory_record(vuln: dict[str, Any], kev: dict[str, Any] | None, built: date) -> dict[str, Any]:
+    """One curated CVE as an advisory (codec form), KEV facts merged in."""
+    vendor = curated_vendor(str(vuln["vendor"]))
+    description = " ".join(str(vuln.get("description") or "").split())
+    title = (kev or {}).get("_name") or re.split(r"; |(?<!e\.g)\. ", description)[0][:160]
+    sources = [str(s) for s in vuln.get("sources", [])]
+    cvss = vuln.get("cvss_v3") or {}
+    record: dict[str, Any] = {
+        "id": vuln["cve_id"], "title": title, "description": description,
+        "affected": affected_products(vuln, vendor), "cwes": sorted(vuln.get("cwe") or []),
+        "references": sorted(set(sources) | ({KEV_URL} if kev else set())),
+        "aliases": sorted(vuln.get("advisory_ids") or []),
+        "provenance": {
+            "source": "bundle:camera-cves", "url": sources[0] if sources else "",
+            "retrieved": built.isoformat(),
+            "license": CVE_LICENSE + (f"; {KEV_LICENSE}" if kev else "") + "; description written for campatch",
+        },
+    }  # fmt: skip
+    if cvss.get("base_score") is not None:
+        record["cvss_score"], record["cvss_vector"] = cvss["base_score"], cvss.get("vector")
+    if kev:
+        record["kev"] = {k: v for k, v in kev.items() if not k.startswith("_") and v}
+    return record
+
+
+def kev_only_record(cve: str, kev: dict[str, Any], built: date) -> dict[str, Any]:
+    """An advisory from a KEV entry the curated list lacks (versions unknown)."""
+    return {
+        "id": cve, "title": kev["_name"] or cve, "description": kev["_description"],
+        "affected": [{"vendor": normalize_vendor(kev["_vendor"]), "models": [], "ranges": []}],
+        "references": sorted({KEV_URL} | ({kev["_notes"]} if kev["_notes"].startswith("http") else set())),
+        "kev": {k: v for k, v in kev.items() if not k.startswith("_") and v},
+        "provenance": {"source": "bundle:cisa-kev", "url": KEV_URL, "retrieved": built.isoformat(), "license": KEV_LICENSE},
+    }  # fmt: skip
+
+
+def resolve_same_as(vuln: dict[str, Any], vulns: dict[str, dict[str, Any]]) -> None:
+    """A record that says "same ... as CVE-X" takes X's products and versions.
+
+    X's fixed versions are taken too when the record says "same releases" or its
+    affected-versions text is X's word for word.
+    """
+    text = f"{vuln.get('products')} {vuln.get('affected_versions')}"
+    match = re.search(r"same (?:[a-z]+ )*as (CVE-\d+-\d+)", text)
+    src = vulns.get(match.group(1)) if match else None
+    if src is None:
+        return
+    same_fix = vuln.get("affected_versions") == src.get("affected_versions") or "same releases" in str(
+        vuln.get("first_fixed_versions")
+    )
+    vuln["products"], vuln["affected_versions"] = src["products"], src["affected_versions"]
+    if same_fix:
+        vuln["first_fixed_versions"] = src["first_fixed_versions"]
+
+
+def build_advisories(cves: dict[str, Any], kev: dict[str, Any], built: date) -> list[Advisory]:
+    """All bundled advisories, validated through the runtime codec, sorted by id.
+
+    Raises:
+        BuildError: a record does not pass the codec.
+    """
+    kevs = kev_entries(kev)
+    vulns = {v["cve_id"]: v for v in cves["vulnerabilities"]}
+    for v in vulns.values():
+        resolve_same_as(v, vulns)
+    records = [advisory_record(v, kevs.get(cve), built) for cve, v in vulns.items()]
+    records += [kev_only_record(c, k, built) for c, k in kevs.items() if c not in vulns]
+    return sorted((_decoded(decode_advisory, r, r["id"]) for r in records), key=lambda a: a.id)
+
+
+def _decoded(decode: Any, record: dict[str, Any], what: str) -> Any:
+    try:
+        return decode(record)
+    except RecordError as err:
+        raise BuildError(f"{what}: {err}") from err
+
+
+def is_nmap_row(row: dict[str, str]) -> bool:
+    """True for rows taken from nmap (NPSL, reference only: they must not ship)."""
+    url = urllib.parse.urlsplit(row.get("source_url", "").strip())
+    host_path = f"{url.netloc.lower()}{url.path.lower()}"
+    text = " ".join(row.values()).lower()
+    return host_path.startswith(("github.com/nmap/", "nmap.org", "svn.nmap.org")) or "nmap" in text
+
+
+def _cred_source(url: str) -> tuple[str, str]:
+    """Licence note for a credential row's source URL."""
+    if "DefaultCreds-cheat-sheet" in url:
+        return "bundle:defaultcreds-cheat-sheet", "MIT (ihebski/DefaultCreds-cheat-sheet)"
+    if "nvd.nist.gov" in url:
+        return "bundle:nvd", "NVD data: US government public domain"
+    return "bundle:advisory-facts", "facts stated in the cited advisory"
+
+
+def build_credentials(default_csv: str, mirai_csv: str, built: date) -> list[DefaultCredential]:
+    """Shippable default credentials: non-nmap rows of the default list + the Mirai list.
+
+    Raises:
+        BuildError: a Mirai device association is not in :data:`MIRAI_VENDORS`, or a
+            row does not pass the codec.
+    """
+    records: list[dict[str, Any]] = []
+    for row in csv.DictReader(io.StringIO(default_csv)):
+        if is_nmap_row(row):
+            continue
+        source, licence = _cred_source(row["source_url"])
+        vendor = "any" if row["vendor"].startswith("Generic") else row["vendor"]
+        service = row["service"].strip().lower()
+        records.append({
+            "vendor": vendor, "service": "any" if service in ("", "unspecified") else service,
+            "username": row["username"], "password": row["password"], "product": row["product_or_model"],
+            "provenance": {"source": source, "url": row["source_url"].strip(), "retrieved": built.isoformat(), "license": licence},
+        })  # fmt: skip
+    for row in csv.DictReader(io.StringIO(mirai_csv)):
+        association = row["device_association_krebs_2016"].strip()
+        if association not in MIRAI_VENDORS:
+            raise BuildError(f"mirai-credentials.csv: unknown device association {association!r}")
+        records.append({
+            "vendor": MIRAI_VENDORS[association], "service": "telnet", "mirai": True,
+            "username": row["username"], "password": row["password"],
+            "product": association or "Mirai scanner list",
+            "provenance": {"source": "bundle:mirai-credentials", "url": row["source"].strip(), "retrieved": built.isoformat(),
+                           "license": "facts (factory passwords) from the Mirai source; no code copied"},
+        })  # fmt: skip
+    creds = {record_key(c): c for c in (_decoded(decode_credential, r, "credential") for r in records)}
+    return [creds[k] for k in sorted(creds)]
+
+
+def bundle_file(kind: str, records: Sequence[object], inputs: dict[str, str], built: date) -> str:
+    """One shipped bundle file: header (format, build date, input hashes) + records."""
+    doc = {
+        "format": FORMAT, "version": FORMAT_VERSION, "kind": kind, "built": built.isoformat(),
+        "inputs": inputs, "count": len(records), "records": [encode(r) for r in records],
+    }  # fmt: skip
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def read_bundle_inputs(shared: Path) -> dict[str, bytes]:
+    """The raw bytes of every bundle input.
+
+    Raises:
+        BuildError: one cannot be read.
+    """
+    out = {}
+    for name in BUNDLE_INPUTS:
+        try:
+            out[name] = (shared / name).read_bytes()
+        except OSError as err:
+            raise BuildError(f"cannot read {shared / name}: {err.strerror}") from err
+    return out
+
+
+def build_bundle(shared: Path, out_dir: Path, built: date) -> dict[str, int]:
+    """Write ``advisories.json``, ``credentials.json``, ``apps.json`` and ``PROVENANCE.md``.
+
+    Raises:
+        BuildError: an input is missing or invalid.
+    """
+    raw = read_bundle_inputs(shared)
+    inputs = {n: hashlib.sha256(b).hexdigest() for n, b in sorted(raw.items())}
+    try:
+        cves, kev = (json.loads(raw[n]) for n in BUNDLE_INPUTS[:2])
+        advisories = build_advisories(cves, kev, built)
+    except (ValueError, KeyError, TypeError) as err:
+        raise BuildError(f"advisory input: {err!r}") from err
+    text = {n: raw[n].decode("utf-8-sig") for n in BUNDLE_INPUTS[2:]}
+    creds = build_credentials(text["default-credentials.csv"], text["mirai-credentials.csv"], built)
+    files = {
+        "advisories.json": bundle_file("advisories", advisories, inputs, built),
+        "credentials.json": bundle_file("credentials", creds, inputs, built),
+        "apps.json": bundle_file("apps", [], inputs, built),
+        PROVENANCE_NAME: render_bundle_provenance(advisories, creds, inputs, built),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (out_dir / name).write_text(body, encoding="utf-8", newline="")
+    return {"advisories": len(advisories), "credentials": len(creds), "apps": 0}
+
+
+def render_bundle_provenance(
+    advisories: Sequence[Advisory], creds: Sequence[DefaultCredential], inputs: dict[str, str], built: date
+) -> str:
+    """``bundle/PROVENANCE.md``: sources, licences, parsing rules, counts, input hashes."""
+    unknown = sum(1 for a in advisories if not all(p.ranges for p in a.affected))
+    kev = sum(1 for a in advisories if a.kev)
+    mirai = sum(1 for c in creds if c.mirai)
+    hashes = "\n".join(f"- `{n}` sha256 `{h}`" for n, h in inputs.items())
+    return f"""# Provenance of the bundled knowledge snapshot
+
+Generated by `scripts/build_knowledge.py bundle`; do not edit by hand, rebuild instead.
+Every record also carries its own `provenance` (source, URL, licence).
+
+## advisories.json ({len(advisories)} advisories, {kev} in CISA KEV, {unknown} with unreadable versions)
+
+- **Facts:** CVE records (CVEProject/cvelistV5, CVE Terms of Use) and NVD data
+  (US government public domain, via fkie-cad/nvd-json-data-feeds), curated by the
+  campatch project in `camera-cves.json`; descriptions are written for campatch.
+  Vendor and CERT advisory URLs are listed per record in `references`.
+- **KEV:** CISA Known Exploited Vulnerabilities catalog 2025.08.25 (cisagov/kev-data,
+  CC0 1.0) plus later additions seen in NVD records (`cisaExploitAdd`): date added, due
+  date, ransomware use, required action. Provenance source `bundle:camera-cves` when the
+  CVE is curated, `bundle:cisa-kev` when only KEV knows it.
+- **Vendor:** one name per firmware maker (`campatch.knowledge.interface.normalize_vendor`);
+  OEM brands carry their maker's name: "Amcrest (Dahua OEM)" -> Dahua.
+- **Models:** shell patterns; `x`/`XXX` placeholders become `*`, every pattern ends in `*`
+  (suffixed variants). An open product list ("e.g.", "many", "hundreds") = every model.
+- **Versions:** `first_fixed_versions` given per model -> one product per model group with
+  `fixed`; "before X" -> `fixed` X; "<= / through / up to and including X" -> `last_affected`
+  X (or `fixed` when the record names exactly one fixed version); "A to B" -> `introduced`
+  A, `last_affected` B; "all versions", or no fix for an end-of-life product -> one range
+  without bounds. Several "before X" fixes for unnamed product lines each start at their
+  own release line (`introduced` = shortest prefix no other fix shares). Anything else ->
+  `ranges: []`, which campatch reports as "possibly affected" (never clean).
+
+## credentials.json ({len(creds)} credentials, {mirai} from the Mirai list)
+
+- ihebski/DefaultCreds-cheat-sheet (MIT) rows of `default-credentials.csv`; the Sony
+  IPELA accounts (SEC Consult advisory) and the Uniview telnet login (NVD
+  CVE-2021-45039). **Rows taken from nmap (NPSL) are left out.** Service "unspecified"
+  becomes "any"; generic OEM rows have vendor "any".
+- The 62 Mirai scanner pairs (jgamblin/Mirai-Source-Code `scanner.c`; the credential
+  strings are facts, no code is copied), service telnet, `mirai: true`, vendor from the
+  Krebs 2016 device association where it names a camera maker, else "any".
+- The cameradar RTSP lists are not shipped: they are independent username and password
+  lists for brute forcing, not default pairs (SAFETY D-04).
+
+## apps.json (0 viewer apps)
+
+No viewer-app data has been verified yet; the catalog ships empty rather than with
+guessed versions.
+
+## Build
+
+- **Built:** {built.isoformat()}
+{hashes}
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "step", nargs="?", choices=("oui", "bundle", "all"), default="oui",
+        help="oui: MAC prefix table (default); bundle: advisories and credentials; all: both",
+    )  # fmt: skip
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=OUTPUT_DIR)
+    parser.add_argument("--out", type=Path, help="output folder (default: the package data)")
     parser.add_argument("--date", help="build date YYYY-MM-DD (default: SOURCE_DATE_EPOCH/today)")
     args = parser.parse_args(argv)
     try:
-        facts = build(args.shared, args.out, build_date(args.date))
+        built = build_date(args.date)
+        if args.step in ("oui", "all"):
+            facts = build(args.shared, args.out or OUTPUT_DIR, built)
+            sys.stdout.write(f"wrote {len(facts)} prefixes to {(args.out or OUTPUT_DIR) / INPUT_NAME}\n")
+        if args.step in ("bundle", "all"):
+            out = args.out / "bundle" if args.out and args.step == "all" else args.out
+            counts = build_bundle(args.shared, out or BUNDLE_DIR, built)
+            sys.stdout.write(f"wrote bundle {counts} to {out or BUNDLE_DIR}\n")
     except BuildError as err:
         sys.stderr.write(f"build_knowledge: {err}\n")
         return 2
-    sys.stdout.write(f"wrote {len(facts)} prefixes to {args.out / INPUT_NAME}\n")
     return 0
 
 

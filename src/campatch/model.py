@@ -534,3 +534,49 @@ class ViewerApp:
     provenance: Provenance
     released: str = ""
     url: str = ""
+
+
+# --- Audit: findings --------------------------------------------------------------
+
+
+class Certainty(StrEnum):
+    """How sure a finding is."""
+
+    CONFIRMED = "confirmed"  # the evidence shows it (version in range, password accepted)
+    POSSIBLE = "possible"  # identity incomplete: it may apply; ``confirm_by`` says how to know
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with one device, and the one thing to do about it.
+
+    Args:
+        check: the check's id ("known-vulnerability", "default-credentials" ...).
+        severity: how bad it is.
+        device_key: the inventory key of the device.
+        address: where the device answered.
+        title: one line, plain language.
+        evidence: what was observed, for an auditor (never a password).
+        remediation: what the owner should do, naming model, release and source.
+        certainty: confirmed, or possible (with ``confirm_by``).
+        confirm_by: what would confirm a possible finding ("add credentials so the
+            firmware version can be read").
+        advisory: the advisory id, for vulnerability findings.
+        kev: the advisory is on CISA's Known Exploited Vulnerabilities list.
+        references: URLs.
+        provisions: ETSI EN 303 645 provisions (and other baselines) the check serves.
+    """
+
+    check: str
+    severity: Severity
+    device_key: str
+    address: str
+    title: str
+    evidence: str
+    remediation: str
+    certainty: Certainty = Certainty.CONFIRMED
+    confirm_by: str = ""
+    advisory: str = ""
+    kev: bool = False
+    references: tuple[str, ...] = ()
+    provisions: tuple[str, ...] = ()
