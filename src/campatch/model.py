@@ -230,6 +230,62 @@ class AuthState(StrEnum):
     LOCKED = "locked"  # the device signalled a lockout; no further attempts
 
 
+@dataclass(frozen=True, slots=True)
+class DefaultLogin:
+    """A factory or botnet-list credential a device accepted (the password is not kept)."""
+
+    service: str  # "http", "onvif", "rtsp", "telnet"
+    username: str
+    source: str  # which list: "bundle:default-credentials", "bundle:mirai" ...
+    mirai: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PortForward:
+    """A router's UPnP IGD port mapping that points at a device."""
+
+    router: str  # the router's address
+    external_port: int
+    internal_port: int
+    protocol: str  # "TCP" | "UDP"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SecurityFacts:
+    """What the audit's probes observed on one host. ``None`` = not checked (and why is
+    in the host's problems); an empty tuple = checked, nothing found.
+
+    Args:
+        rtsp_open: RTSP URLs that answered DESCRIBE with 200 and no credentials.
+        snapshot_open: snapshot/JPEG URLs readable without credentials.
+        onvif_open: the ONVIF device service gave identity without credentials.
+        web_tls: "http-only", "ok", or the certificate/TLS problem ("self-signed",
+            "expired", "rsa-1024", "tls1.0").
+        basic_auth_over_http: the web login accepts Basic over plain HTTP.
+        default_logins: factory/botnet credentials the device accepted.
+        login_attempts: failed logins the default-credential check spent on it.
+        port_forwards: router port mappings pointing at the device.
+        upnp_enabled: the device's own UPnP (port mapping) switch.
+        p2p_enabled: the vendor's P2P cloud service switch.
+        clock_offset_s: device clock minus campatch's clock, in seconds.
+        accounts: user names configured on the device.
+    """
+
+    rtsp_open: tuple[str, ...] | None = None
+    snapshot_open: tuple[str, ...] | None = None
+    onvif_open: bool | None = None
+    web_tls: str | None = None
+    basic_auth_over_http: bool | None = None
+    default_logins: tuple[DefaultLogin, ...] | None = None
+    login_attempts: int = 0
+    port_forwards: tuple[PortForward, ...] | None = None
+    upnp_enabled: bool | None = None
+    p2p_enabled: bool | None = None
+    clock_offset_s: float | None = None
+    accounts: tuple[str, ...] | None = None
+
+
 @dataclass(frozen=True)
 class HostReport:
     """Everything one scan learnt about one host.
@@ -243,6 +299,7 @@ class HostReport:
         drivers: the drivers that recognised the host, best first.
         auth: what happened with credentials.
         problems: what could not be done, with the reason.
+        security: what the audit's probes observed (empty until assessed).
     """
 
     address: str
@@ -253,6 +310,7 @@ class HostReport:
     drivers: tuple[str, ...] = ()
     auth: AuthState = AuthState.NOT_TRIED
     problems: tuple[Problem, ...] = ()
+    security: SecurityFacts = field(default_factory=SecurityFacts)
 
 
 class ChangeKind(StrEnum):

@@ -1,0 +1,1 @@
+"""Assessment: probes that observe devices, pure checks that turn observations into findings."""

@@ -1,0 +1,1 @@
+"""Network probes run during a scan to fill each host's SecurityFacts."""
