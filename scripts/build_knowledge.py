@@ -1,11 +1,12 @@
-"""Build campatch's bundled MAC-prefix knowledge from the shared research data.
+"""Build campatch's bundled knowledge from the shared research data.
 
 Usage (from the repository root, with the project's virtual environment)::
 
-    .venv/bin/python scripts/build_knowledge.py [--shared ../shared/data] [--date YYYY-MM-DD]
+    .venv/bin/python scripts/build_knowledge.py [oui|bundle|all] [--shared ../shared/data]
+        [--out DIR] [--date YYYY-MM-DD]
 
-Reads ``oui-camera-vendors.csv`` (research notes, derived from nmap's
-``nmap-mac-prefixes`` and therefore *not* shippable verbatim, see
+Step ``oui`` (the default) reads ``oui-camera-vendors.csv`` (research notes, derived
+from nmap's ``nmap-mac-prefixes`` and therefore *not* shippable verbatim, see
 ``shared/data/SOURCES.md``) and writes into ``src/campatch/knowledge/data/``:
 
 - ``oui-camera-vendors.csv`` with only the columns ``prefix,bits,brand``: the IEEE
@@ -15,9 +16,16 @@ Reads ``oui-camera-vendors.csv`` (research notes, derived from nmap's
 - ``PROVENANCE.md`` naming the facts' original source, the build date and the
   input's SHA-256.
 
-The output is deterministic: rows are sorted, brands normalised through one table
-(:data:`BRAND_NAMES`), and the date comes from ``--date``, else ``SOURCE_DATE_EPOCH``,
-else today (UTC). Given the same input and date, two builds are byte-identical.
+Step ``bundle`` reads ``camera-cves.json``, ``kev-cameras.json``,
+``default-credentials.csv`` (its nmap rows are left out) and ``mirai-credentials.csv``
+and writes ``advisories.json``, ``credentials.json``, ``apps.json`` and
+``PROVENANCE.md`` into ``src/campatch/knowledge/data/bundle/`` (records in the codec of
+:mod:`campatch.knowledge.interface`, each file headed by the build date and the inputs'
+SHA-256). ``all`` runs both (with ``--out DIR``, the bundle goes to ``DIR/bundle``).
+
+The output is deterministic: rows and records are sorted, JSON keys sorted, brands
+normalised through one table (:data:`BRAND_NAMES`), and the date comes from ``--date``,
+else ``SOURCE_DATE_EPOCH``, else today (UTC). Given the same input and date, two builds are byte-identical.
 Exit codes: 0 built, 2 bad input (one line on stderr).
 """
 
@@ -292,7 +300,10 @@ def parse_spec(text: str) -> list[dict[str, str]] | None:
                     "all": {},
                     "fixed": {"fixed": groups.get("a") or ""},
                     "last": {"last_affected": groups.get("a") or ""},
-                    "span": {"introduced": groups.get("a") or "", "last_affected": groups.get("b") or ""},
+                    "span": {
+                        "introduced": groups.get("a") or "",
+                        "last_affected": groups.get("b") or "",
+                    },
                 }[kind]
             ]
     return None
@@ -357,8 +368,8 @@ def product_models(products: str, vendor: str = "") -> list[str]:
     if re.search(r"e\.g\.|\bmany\b|hundreds|same (?:[a-z]+ )*as|devices using", text, re.I):
         return []
     brands = {w.casefold() for w in re.findall(r"\w+", vendor)}
-    names = [n for n in split_models(", ".join(_trim(p, brands) for p in re.split(r",|;", text)))]
-    names = [n for n in names if n not in _NOT_MODELS]
+    parts = ", ".join(_trim(p, brands) for p in re.split(r",|;", text))
+    names = [n for n in split_models(parts) if n not in _NOT_MODELS]
     if not names:
         names = re.findall(r"\b(?:[A-Z]{2,}[a-z]+|[A-Z][a-z]+[A-Z][A-Za-z]*)\b", text)
     return sorted({model_pattern(n) for n in names})
@@ -436,7 +447,11 @@ def affected_products(vuln: dict[str, Any], vendor: str) -> list[dict[str, Any]]
     fixed = vuln.get("first_fixed_versions")
     if isinstance(fixed, dict):
         return [
-            {"vendor": vendor, "models": sorted({model_pattern(m) for m in split_models(k, loose=True)}), "ranges": [{"fixed": v}]}
+            {
+                "vendor": vendor,
+                "models": sorted({model_pattern(m) for m in split_models(k, loose=True)}),
+                "ranges": [{"fixed": v}],
+            }
             for k, v in sorted(fixed.items())
         ]
     default_models = product_models(str(vuln.get("products") or ""), str(vuln["vendor"]))
@@ -499,7 +514,9 @@ def kev_entries(kev: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def advisory_record(vuln: dict[str, Any], kev: dict[str, Any] | None, built: date) -> dict[str, Any]:
+def advisory_record(
+    vuln: dict[str, Any], kev: dict[str, Any] | None, built: date
+) -> dict[str, Any]:
     """One curated CVE as an advisory (codec form), KEV facts merged in."""
     vendor = curated_vendor(str(vuln["vendor"]))
     description = " ".join(str(vuln.get("description") or "").split())
@@ -546,9 +563,9 @@ def resolve_same_as(vuln: dict[str, Any], vulns: dict[str, dict[str, Any]]) -> N
     src = vulns.get(match.group(1)) if match else None
     if src is None:
         return
-    same_fix = vuln.get("affected_versions") == src.get("affected_versions") or "same releases" in str(
-        vuln.get("first_fixed_versions")
-    )
+    same_fix = vuln.get("affected_versions") == src.get(
+        "affected_versions"
+    ) or "same releases" in str(vuln.get("first_fixed_versions"))
     vuln["products"], vuln["affected_versions"] = src["products"], src["affected_versions"]
     if same_fix:
         vuln["first_fixed_versions"] = src["first_fixed_versions"]
@@ -623,7 +640,9 @@ def build_credentials(default_csv: str, mirai_csv: str, built: date) -> list[Def
             "provenance": {"source": "bundle:mirai-credentials", "url": row["source"].strip(), "retrieved": built.isoformat(),
                            "license": "facts (factory passwords) from the Mirai source; no code copied"},
         })  # fmt: skip
-    creds = {record_key(c): c for c in (_decoded(decode_credential, r, "credential") for r in records)}
+    creds = {
+        record_key(c): c for c in (_decoded(decode_credential, r, "credential") for r in records)
+    }
     return [creds[k] for k in sorted(creds)]
 
 
@@ -679,7 +698,10 @@ def build_bundle(shared: Path, out_dir: Path, built: date) -> dict[str, int]:
 
 
 def render_bundle_provenance(
-    advisories: Sequence[Advisory], creds: Sequence[DefaultCredential], inputs: dict[str, str], built: date
+    advisories: Sequence[Advisory],
+    creds: Sequence[DefaultCredential],
+    inputs: dict[str, str],
+    built: date,
 ) -> str:
     """``bundle/PROVENANCE.md``: sources, licences, parsing rules, counts, input hashes."""
     unknown = sum(1 for a in advisories if not all(p.ranges for p in a.affected))
@@ -752,7 +774,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         built = build_date(args.date)
         if args.step in ("oui", "all"):
             facts = build(args.shared, args.out or OUTPUT_DIR, built)
-            sys.stdout.write(f"wrote {len(facts)} prefixes to {(args.out or OUTPUT_DIR) / INPUT_NAME}\n")
+            sys.stdout.write(
+                f"wrote {len(facts)} prefixes to {(args.out or OUTPUT_DIR) / INPUT_NAME}\n"
+            )
         if args.step in ("bundle", "all"):
             out = args.out / "bundle" if args.out and args.step == "all" else args.out
             counts = build_bundle(args.shared, out or BUNDLE_DIR, built)

@@ -464,7 +464,8 @@ class AffectedProduct:
         vendor: normalised vendor name ("Hikvision", "Dahua").
         models: model names or shell-style patterns ("DS-2CD2*"); empty = every model.
         hardware: hardware revisions the advisory is limited to (empty = any).
-        ranges: affected firmware ranges; empty = every version.
+        ranges: affected firmware ranges; empty = the affected versions are not known
+            (the audit says "possibly affected"); ``(VersionRange(),)`` = every version.
         region: firmware region the advisory is limited to (None = any).
     """
 
