@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +54,16 @@ async def probe_context(
     auth budget."""
     async with HttpClient(limits, port_map) as http:
         yield ProbeContext(http=http, limits=limits, port_map=port_map, auth=budget or AuthBudget())
+
+
+async def campatch(home: Path, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    """Run the installed CLI as a user would; returns exit code, stdout, stderr."""
+    env = {**os.environ, "CAMPATCH_HOME": str(home), "COLUMNS": "200"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "campatch", *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(stdin), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

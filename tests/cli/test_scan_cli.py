@@ -6,10 +6,7 @@ event loop, so the test can change a device between two scans.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ import pytest
 from campatch.config import PortMap
 from campatch.report.json import scan_schema
 from campatch.sim.fleet import Fleet
-from support import FleetFactory
+from support import FleetFactory, campatch
 
 CAMERAS: list[dict[str, Any]] = [
     {
@@ -54,19 +51,6 @@ OTHERS: list[dict[str, Any]] = [
     {"personality": "sshd", "name": "ssh", "address": 42},
     {"personality": "webserver", "name": "web", "address": 43},
 ]  # fmt: skip
-
-
-async def campatch(home: Path, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
-    """Run the installed CLI as a user would; returns exit code, stdout, stderr."""
-    env = {**os.environ, "CAMPATCH_HOME": str(home), "COLUMNS": "200"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "campatch", *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(stdin), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 def subnet_of(fleet: Fleet) -> str:

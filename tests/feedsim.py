@@ -35,7 +35,7 @@ from typing import Any
 
 from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, serve_http
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 NVD_PATH = "/rest/json/cves/2.0"
 KEV_PATH = "/feeds/known_exploited_vulnerabilities.json"
