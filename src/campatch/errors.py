@@ -14,7 +14,8 @@ Messages are one lowercase clause naming the subject; they never contain a passw
     │   └── LockoutError            the device signals a (possible) lockout: stop trying
     ├── KnowledgeSourceError        a feed or bundled knowledge file is unusable
     ├── InventoryError              the inventory database is unreachable or broken
-    └── CredentialStoreError        the credential vault cannot be opened or is damaged
+    ├── CredentialStoreError        the credential vault cannot be opened or is damaged
+    └── ReportError                 a report cannot be produced (e.g. invalid CycloneDX)
 """
 
 from __future__ import annotations
@@ -80,3 +81,7 @@ class InventoryError(CampatchError):
 
 class CredentialStoreError(CampatchError):
     """The credential vault cannot be opened, decrypted or written."""
+
+
+class ReportError(CampatchError):
+    """A report cannot be produced as valid output (nothing was written)."""

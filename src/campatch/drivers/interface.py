@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from campatch.config import Limits, PortMap
 from campatch.discovery.interface import DiscoverySource
@@ -133,6 +133,67 @@ class Fingerprint:
     device_class: DeviceClass = DeviceClass.UNKNOWN
     observations: tuple[Observation, ...] = ()
     what: str = ""
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """What an authenticated read of a device's security settings found.
+
+    ``None`` means the device did not say (endpoint missing or unreadable).
+
+    Args:
+        accounts: user names configured on the device.
+        upnp_enabled: the device's own UPnP port-mapping switch.
+        p2p_enabled: the vendor's P2P cloud service (Hik-Connect/EZVIZ, Dahua P2P).
+        default_password: the device says the credential used is its factory default
+            (Hikvision ``isDefaultPassword``) or a weak ("risk") password.
+        username: the account the settings were read with (filled in by the caller).
+    """
+
+    accounts: tuple[str, ...] | None = None
+    upnp_enabled: bool | None = None
+    p2p_enabled: bool | None = None
+    default_password: bool | None = None
+    username: str = ""
+
+
+@runtime_checkable
+class SecurityReader(Protocol):
+    """**Protocol**: a driver's read-only security operations, used by the audit's probes.
+
+    None of them changes the device. :meth:`try_login` is one login attempt: the caller
+    (the audit's lockout budget) decides whether it may be spent.
+
+    Attributes:
+        rtsp_paths: the vendor's stream paths, tried with ``DESCRIBE`` and no credentials.
+        login_path: a web path that asks for credentials (probed without any).
+    """
+
+    name: str
+    rtsp_paths: tuple[str, ...]
+    login_path: str
+
+    async def try_login(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> bool:
+        """One login with ``credential`` on the vendor's web API: accepted or refused.
+
+        Raises:
+            LockoutError: the device signals a lock (or one failure short of it).
+            TransportError, DeviceResponseError: the device could not be read.
+        """
+        ...
+
+    async def security_settings(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> SecuritySettings:
+        """Accounts, UPnP and P2P switches, read with the owner's credential.
+
+        Raises:
+            AuthError: the credential was refused (LockoutError on a lock signal).
+            TransportError, DeviceResponseError: the device could not be read.
+        """
+        ...
 
 
 class Driver(Protocol):

@@ -12,13 +12,16 @@ from typing import Any
 
 from campatch.model import (
     AuthState,
+    DefaultLogin,
     DeviceClass,
     Field,
     FieldValue,
     HostReport,
     Identity,
     Observation,
+    PortForward,
     Problem,
+    SecurityFacts,
     Service,
 )
 
@@ -111,6 +114,95 @@ def problems_from_json(data: Sequence[Any]) -> tuple[Problem, ...]:
     return tuple(Problem(str(p["source"]), str(p["message"])) for p in data)
 
 
+def _strings(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else [clean(v) for v in values]
+
+
+def _tuple(values: Sequence[Any] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(str(v) for v in values)
+
+
+def _login_to_json(login: DefaultLogin) -> JsonObject:
+    return {
+        "service": clean(login.service),
+        "username": clean(login.username),
+        "source": clean(login.source),
+        "mirai": login.mirai,
+    }
+
+
+def _forward_to_json(forward: PortForward) -> JsonObject:
+    return {
+        "router": clean(forward.router),
+        "external_port": forward.external_port,
+        "internal_port": forward.internal_port,
+        "protocol": clean(forward.protocol),
+        "description": clean(forward.description),
+    }
+
+
+def security_to_json(facts: SecurityFacts) -> JsonObject:
+    """What the probes observed, as a JSON object (None stays null: "not checked")."""
+    logins = facts.default_logins
+    forwards = facts.port_forwards
+    return {
+        "rtsp_open": _strings(facts.rtsp_open),
+        "snapshot_open": _strings(facts.snapshot_open),
+        "onvif_open": facts.onvif_open,
+        "web_tls": clean_opt(facts.web_tls),
+        "basic_auth_over_http": facts.basic_auth_over_http,
+        "default_logins": None if logins is None else [_login_to_json(x) for x in logins],
+        "login_attempts": facts.login_attempts,
+        "port_forwards": None if forwards is None else [_forward_to_json(f) for f in forwards],
+        "upnp_enabled": facts.upnp_enabled,
+        "p2p_enabled": facts.p2p_enabled,
+        "clock_offset_s": facts.clock_offset_s,
+        "accounts": _strings(facts.accounts),
+    }
+
+
+def _opt_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def security_from_json(data: Mapping[str, Any] | None) -> SecurityFacts:
+    """Inverse of :func:`security_to_json`; a missing value (older scans) is "not checked"."""
+    if not data:
+        return SecurityFacts()
+    logins, forwards = data.get("default_logins"), data.get("port_forwards")
+    offset = data.get("clock_offset_s")
+    return SecurityFacts(
+        rtsp_open=_tuple(data.get("rtsp_open")),
+        snapshot_open=_tuple(data.get("snapshot_open")),
+        onvif_open=_opt_bool(data.get("onvif_open")),
+        web_tls=None if data.get("web_tls") is None else str(data["web_tls"]),
+        basic_auth_over_http=_opt_bool(data.get("basic_auth_over_http")),
+        default_logins=None
+        if logins is None
+        else tuple(
+            DefaultLogin(str(x["service"]), str(x["username"]), str(x["source"]), bool(x["mirai"]))
+            for x in logins
+        ),
+        login_attempts=int(data.get("login_attempts", 0)),
+        port_forwards=None
+        if forwards is None
+        else tuple(
+            PortForward(
+                str(f["router"]),
+                int(f["external_port"]),
+                int(f["internal_port"]),
+                str(f["protocol"]),
+                str(f["description"]),
+            )
+            for f in forwards
+        ),
+        upnp_enabled=_opt_bool(data.get("upnp_enabled")),
+        p2p_enabled=_opt_bool(data.get("p2p_enabled")),
+        clock_offset_s=None if offset is None else float(offset),
+        accounts=_tuple(data.get("accounts")),
+    )
+
+
 def host_report(
     *,
     address: str,
@@ -122,6 +214,7 @@ def host_report(
     drivers: Sequence[Any],
     auth: str,
     problems: Sequence[Any],
+    security: Mapping[str, Any] | None = None,
 ) -> HostReport:
     """A HostReport from the stored columns of one ``scan_hosts`` row."""
     return HostReport(
@@ -133,4 +226,5 @@ def host_report(
         drivers=tuple(str(d) for d in drivers),
         auth=AuthState(auth),
         problems=problems_from_json(problems),
+        security=security_from_json(security),
     )

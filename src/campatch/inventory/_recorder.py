@@ -232,4 +232,5 @@ def _history_row(scan_id: int, key: str, host: HostReport) -> ScanHostTable:
         drivers=[_codec.clean(d) for d in host.drivers],
         auth=host.auth.value,
         problems=_codec.problems_to_json(host.problems),
+        security=_codec.security_to_json(host.security),
     )

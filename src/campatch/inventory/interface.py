@@ -120,7 +120,52 @@ class HostSnapshot:
     report: HostReport
 
 
-class InventoryStore(Protocol):
+class AttemptOutcome(StrEnum):
+    """What one login attempt came to (the password itself is never stored)."""
+
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    LOCKED = "locked"  # the device signalled a lockout; ``until`` says when it lifts
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """One login campatch made on a device, kept so lockout budgets hold across scans.
+
+    Args:
+        device: the inventory key of the device (``"addr:<ip>"`` when it has none yet).
+        address: the address the attempt went to (lockouts are per client and address).
+        protocol: ``"http"``, ``"onvif"``, ``"rtsp"``, ``"telnet"`` or ``"identify"``.
+        username: the account tried ("" when unknown).
+        at: when (UTC).
+        outcome: accepted, refused, or a lock signal.
+        owner: the owner's stored credential (SAFETY D-03), not a factory default.
+        until: for a lock signal, when the device said (or we assume) it unlocks.
+    """
+
+    device: str
+    address: str
+    protocol: str
+    username: str
+    at: datetime
+    outcome: AttemptOutcome
+    owner: bool = False
+    until: datetime | None = None
+
+
+class AttemptLedger(Protocol):
+    """**Protocol**: the remembered login attempts (the inventory, or memory in tests)."""
+
+    def record_attempt(self, attempt: LoginAttempt) -> None:
+        """Remember one attempt."""
+        ...
+
+    def attempts_since(self, device: str, address: str, since: datetime) -> list[LoginAttempt]:
+        """Attempts on the device (by key) or at the address since ``since``, oldest first."""
+        ...
+
+
+class InventoryStore(AttemptLedger, Protocol):
     """**Protocol**: where scans, devices and their history are kept.
 
     Every method raises :class:`~campatch.errors.InventoryError` when the database

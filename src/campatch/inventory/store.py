@@ -27,7 +27,7 @@ from typing import Any, Self
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, delete, event, or_, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -37,8 +37,20 @@ from campatch.config import data_dir
 from campatch.errors import InventoryError
 from campatch.inventory import _codec
 from campatch.inventory._recorder import ScanRecorder, address_key
-from campatch.inventory.interface import DeviceRow, HostSnapshot, ScanRow
-from campatch.inventory.tables import ChangeTable, DeviceTable, ScanHostTable, ScanTable
+from campatch.inventory.interface import (
+    AttemptOutcome,
+    DeviceRow,
+    HostSnapshot,
+    LoginAttempt,
+    ScanRow,
+)
+from campatch.inventory.tables import (
+    ChangeTable,
+    DeviceTable,
+    LoginAttemptTable,
+    ScanHostTable,
+    ScanTable,
+)
 from campatch.model import Change, ChangeKind, DeviceClass, ScanResult
 
 logger = logging.getLogger(__name__)
@@ -246,6 +258,43 @@ class SqlInventoryStore:
                     f"inventory {self._shown}: history of {device_key} is damaged: {err}"
                 ) from err
 
+    def record_attempt(self, attempt: LoginAttempt) -> None:
+        """Remember one login attempt (no password): see :class:`AttemptLedger`."""
+        row = LoginAttemptTable(
+            device_key=_codec.clean(attempt.device),
+            address=address_key(attempt.address),
+            protocol=_codec.clean(attempt.protocol)[:16],
+            username=_codec.clean(attempt.username),
+            at=attempt.at,
+            outcome=attempt.outcome.value,
+            owner=attempt.owner,
+            until=attempt.until,
+        )
+        with self._session("record login attempt") as session:
+            session.add(row)
+
+    def attempts_since(self, device: str, address: str, since: datetime) -> list[LoginAttempt]:
+        """Attempts on ``device`` or at ``address`` since ``since``, oldest first."""
+        stmt = (
+            select(LoginAttemptTable)
+            .where(
+                or_(
+                    LoginAttemptTable.device_key == device,
+                    LoginAttemptTable.address == address_key(address),
+                ),
+                LoginAttemptTable.at >= since,
+            )
+            .order_by(LoginAttemptTable.at, LoginAttemptTable.id)
+        )
+        with self._session("read login attempts") as session:
+            return [_attempt(r) for r in session.scalars(stmt)]
+
+    def forget_attempts(self, before: datetime) -> int:
+        """Drop attempts older than ``before`` (they no longer count); returns how many."""
+        with self._session("prune login attempts") as session:
+            result = session.execute(delete(LoginAttemptTable).where(LoginAttemptTable.at < before))
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def close(self) -> None:
         """See :meth:`InventoryStore.close`."""
         self._closed = True
@@ -282,6 +331,19 @@ def _device_row(d: DeviceTable) -> DeviceRow:
     )
 
 
+def _attempt(row: LoginAttemptTable) -> LoginAttempt:
+    return LoginAttempt(
+        device=row.device_key,
+        address=row.address,
+        protocol=row.protocol,
+        username=row.username,
+        at=row.at,
+        outcome=AttemptOutcome(row.outcome),
+        owner=row.owner,
+        until=row.until,
+    )
+
+
 def _changes_by_scan(session: Session, scan_ids: Sequence[int]) -> dict[int, list[Change]]:
     found: dict[int, list[Change]] = {}
     if not scan_ids:
@@ -304,5 +366,6 @@ def _snapshot(host: ScanHostTable, scanned_at: datetime) -> HostSnapshot:
         drivers=host.drivers,
         auth=host.auth,
         problems=host.problems,
+        security=host.security,
     )
     return HostSnapshot(host.scan_id, scanned_at, host.device_key, report)

@@ -122,6 +122,8 @@ class ScanHostTable(Base):
     drivers: Mapped[list[str]] = mapped_column(JSON)
     auth: Mapped[str] = mapped_column(String(16))
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: what the audit's probes observed (SecurityFacts); None for scans before r0002
+    security: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ChangeTable(Base):
@@ -136,3 +138,19 @@ class ChangeTable(Base):
     address: Mapped[str] = mapped_column(Text)
     before: Mapped[str] = mapped_column(Text, default="")
     after: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoginAttemptTable(Base):
+    """One login campatch made on a device (no password): the lockout budget's memory."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_key: Mapped[str] = mapped_column(Text, index=True)
+    address: Mapped[str] = mapped_column(Text, index=True)
+    protocol: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

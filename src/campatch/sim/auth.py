@@ -104,12 +104,15 @@ class Lockout:
         lock_s: how long the address stays locked.
         window_s: the counting window.
         clock: time source (seconds).
+        min_failure_gap_s: a failure sooner than this after the previous one locks the
+            address at once (Axis-like "more than 1 failure per second"); 0 = off.
     """
 
     max_failures: int = 5
     lock_s: float = 1800.0
     window_s: float = 1800.0
     clock: Clock = time.monotonic
+    min_failure_gap_s: float = 0.0
     _failures: dict[str, list[float]] = field(default_factory=dict)
     _locked_until: dict[str, float] = field(default_factory=dict)
     lock_events: int = 0  # how many times any address got locked (tests assert 0)
@@ -135,9 +138,11 @@ class Lockout:
         if result is AuthResult.OK:
             self._failures.pop(peer, None)
             return
-        recent = [*self._recent(peer), self.clock()]
+        previous = self._recent(peer)
+        recent = [*previous, self.clock()]
         self._failures[peer] = recent
-        if len(recent) >= self.max_failures:
+        too_fast = bool(previous) and recent[-1] - previous[-1] < self.min_failure_gap_s
+        if len(recent) >= self.max_failures or too_fast:
             self._locked_until[peer] = self.clock() + self.lock_s
             self._failures.pop(peer, None)
             self.lock_events += 1

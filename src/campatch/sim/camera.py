@@ -8,12 +8,17 @@
   else is a 404;
 - RTSP on 554 under the same per-client login lock as the web API;
 - telnet 23 when ``spec.telnet``; SSDP when ``spec.ssdp``; WS-Discovery when
-  ``spec.onvif`` and ``spec.ws_discovery``.
+  ``spec.onvif`` and ``spec.ws_discovery``; HTTPS 443 (the same web server) when the
+  option ``https`` names a TLS variant.
 
 A personality (``sim/<vendor>.py``) sets its realm and headers, answers its own API and
 adds its own TCP/UDP services (SDK port, SADP, DHIP) through the hooks below.
-Options read here: ``lockout_max_failures``, ``lockout_seconds``, ``rtsp_server``,
-``ssdp_server``.
+Options read here: ``lockout_max_failures``, ``lockout_seconds``,
+``lockout_min_gap_s`` (a second failure sooner than this locks: the Axis-like burst
+rule), ``rtsp_server``, ``ssdp_server``, ``https`` (serve the same web server over TLS
+on 443: ``"secure"``, ``"self-signed"``, ``"expired"``, ``"rsa-1024"`` or ``"tls1.0"``,
+see :mod:`campatch.sim.tls`), and for the personalities' settings pages
+``upnp_enabled`` / ``p2p_enabled`` (the device's UPnP and vendor-cloud switches).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from campatch.sim.onvif import OnvifService, ws_discovery_service
 from campatch.sim.rtsp import rtsp_service
 from campatch.sim.ssdp import DESCRIPTION_PATH, ssdp_service, upnp_description
 from campatch.sim.telnet import telnet_service
+from campatch.sim.tls import server_context
 
 _NOT_FOUND = "<html><body>404 Not Found</body></html>"
 
@@ -107,6 +113,7 @@ class CameraDevice(SimDevice, ABC):
             lock_s=seconds,
             window_s=seconds,
             clock=self.clock,
+            min_failure_gap_s=float(self.spec.options.get("lockout_min_gap_s", 0.0)),
         )
 
     def tcp_services(self) -> list[TcpService]:
@@ -124,6 +131,9 @@ class CameraDevice(SimDevice, ABC):
         ]
         if self.spec.telnet:
             services.append(telnet_service(self))
+        if variant := self.spec.options.get("https"):
+            tls = server_context(str(variant), self.spec.address)
+            services.append(TcpService(443, serve_http(self._web, self.server_header), ssl=tls))
         return services
 
     def udp_services(self) -> list[UdpService]:

@@ -27,7 +27,11 @@ tagged; [assumed] marks what no public source confirmed.
   ``getHardwareVersion`` (``version=``), ``getDeviceClass`` (``class=NVR`` — format from
   a public client verified against an NVR) and
   ``configManager.cgi?action=getConfig&name=Network`` (``table.Network.eth0.PhysicalAddress``
-  [assumed key layout, VENDORS.md]). An unknown action or config name answers 400
+  [assumed key layout, VENDORS.md]), ``configManager.cgi?action=getConfig&name=UPnP``
+  / ``name=T2UServer`` (``table.<name>.Enable``, from the options ``upnp_enabled`` /
+  ``p2p_enabled``; T2UServer seen in a public client, UPnP [assumed]) and
+  ``userManager.cgi?action=getUserInfoAll`` (``users[i].Name`` lines, one per
+  ``spec.users`` entry). An unknown action or config name answers 400
   ``Error\\r\\nBad Request!\\r\\n`` (Dahua's error convention).
 - Auth: HTTP Digest, realm ``Login to <serial>`` with ``qop="auth"`` and an ``opaque``
   (public clients' captured challenges); Basic is refused unless option
@@ -235,7 +239,26 @@ class DahuaDevice(CameraDevice):
         config = (query.get("action"), query.get("name"))
         if request.path == "/cgi-bin/configManager.cgi" and config == ("getConfig", "Network"):
             return self._network()
+        if request.path == "/cgi-bin/configManager.cgi" and config[0] == "getConfig":
+            return self._switch(str(config[1]))
+        if request.path == "/cgi-bin/userManager.cgi" and config[0] == "getUserInfoAll":
+            return self._users()
         return HttpResponse.text(BAD_REQUEST, 400)
+
+    def _switch(self, table: str) -> HttpResponse:
+        option = {"UPnP": "upnp_enabled", "T2UServer": "p2p_enabled"}.get(table)
+        if option is None:
+            return HttpResponse.text(BAD_REQUEST, 400)
+        enabled = "true" if self.spec.options.get(option, False) else "false"
+        return _kv([(f"table.{table}.Enable", enabled)])
+
+    def _users(self) -> HttpResponse:
+        lines: list[tuple[str, str]] = []
+        for i, name in enumerate(self.spec.users):
+            group = "admin" if i == 0 else "user"
+            lines += [(f"users[{i}].Group", group), (f"users[{i}].Id", str(i + 1))]
+            lines += [(f"users[{i}].Name", name), (f"users[{i}].Password", "******")]
+        return _kv(lines)
 
     def _system_info(self, request: HttpRequest) -> HttpResponse:
         if self.spec.options.get("cgi_garbage"):

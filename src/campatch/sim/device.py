@@ -7,6 +7,7 @@ binds them to the device's own loopback address.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,10 +21,11 @@ UdpHandler = Callable[[bytes, tuple[str, int]], list[bytes]]
 
 @dataclass(frozen=True)
 class TcpService:
-    """A TCP port the device listens on (its vendor's real port)."""
+    """A TCP port the device listens on (its vendor's real port); TLS when ``ssl`` is set."""
 
     port: int
     handler: TcpHandler
+    ssl: ssl.SSLContext | None = None
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,12 @@ class Fleet:
             try:
                 servers.append(
                     await asyncio.start_server(
-                        svc.handler, dev.spec.address, port, reuse_address=True, backlog=64
+                        svc.handler,
+                        dev.spec.address,
+                        port,
+                        reuse_address=True,
+                        backlog=64,
+                        ssl=svc.ssl,
                     )
                 )
             except OSError as err:

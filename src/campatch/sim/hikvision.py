@@ -30,6 +30,10 @@ What it speaks (facts from VENDORS.md §1 and data/fingerprints.md unless marked
     (password ``12345``), ``isRiskPassword``, ``isActivated`` (isapi.org namespace,
     as captured from a current device).
   - ``GET /ISAPI/Security/illegalLoginLock``: the lock policy.
+  - ``GET /ISAPI/Security/users``: ``UserList`` of ``spec.users`` [assumed shape];
+    ``GET /ISAPI/System/Network/UPnP`` and ``/ISAPI/System/Network/EZVIZ``:
+    ``<enabled>`` from the options ``upnp_enabled`` / ``p2p_enabled`` (default false;
+    paths and element seen in public ISAPI clients).
   - Illegal-login lock per client address (:class:`~campatch.sim.auth.Lockout`,
     5 failures / 1800 s by default). While locked even the right password gets 401
     with ``lockStatus`` lock, ``unlockTime`` seconds and ``retryLoginTime`` 0. The
@@ -62,7 +66,8 @@ What it speaks (facts from VENDORS.md §1 and data/fingerprints.md unless marked
 
 Options (beside the spec fields): ``server_header``, ``http_realm``, ``http_auth``
 (``"digest+basic"`` default, ``"digest"``, ``"basic"``), ``lockout_max_failures``,
-``lockout_seconds``, ``sadp``, ``sadp_device_code``, ``sdk`` (port 8000, default
+``lockout_seconds``, ``refuse_with_403`` (a refused login gets 403, a lock signal for
+SAFETY D-02), ``sadp``, ``sadp_device_code``, ``sdk`` (port 8000, default
 true), ``activated``, ``encoder_version``, ``rtsp_server``, ``ssdp_server`` and the
 fault ``hostile_device_info`` (``"billion_laughs"``, ``"quadratic"`` or ``"xxe"``
 with ``xxe_url``): deviceInfo then answers with that hostile XML (SAFETY I-01).
@@ -167,6 +172,9 @@ class HikvisionDevice(CameraDevice):
             "/ISAPI/System/deviceInfo": self._device_info,
             "/ISAPI/Security/userCheck": self._user_check,
             "/ISAPI/Security/illegalLoginLock": self._illegal_login_lock,
+            "/ISAPI/Security/users": self._users,
+            "/ISAPI/System/Network/UPnP": lambda r, u: self._switch("UPnP", "upnp_enabled"),
+            "/ISAPI/System/Network/EZVIZ": lambda r, u: self._switch("EZVIZ", "p2p_enabled"),
         }
 
     def fill_defaults(self) -> None:
@@ -217,6 +225,8 @@ class HikvisionDevice(CameraDevice):
         result, user = self.login(request)
         if result is AuthResult.OK:
             return None, user
+        if result is AuthResult.BAD and self.spec.options.get("refuse_with_403"):
+            return _response_status(request.path, 403, "forbidden"), ""
         return self._unauthorized(request.peer), ""
 
     def _unauthorized(self, peer: str) -> HttpResponse:
@@ -263,6 +273,25 @@ class HikvisionDevice(CameraDevice):
             f"<maxIllegalLoginTimes>{self.lockout.max_failures}</maxIllegalLoginTimes>\n"
             f"<maxIllegalLoginLockTime>{int(self.lockout.lock_s)}</maxIllegalLoginLockTime>\n"
             "</IllegalLoginLock>\n"
+        )
+
+    def _users(self, request: HttpRequest, user: str) -> HttpResponse:
+        entries = "".join(
+            f"<User><id>{i}</id><userName>{escape(name)}</userName>"
+            f"<userLevel>{'Administrator' if i == 1 else 'Operator'}</userLevel></User>\n"
+            for i, name in enumerate(self.spec.users, start=1)
+        )
+        return _xml_response(
+            f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<UserList version="2.0" xmlns="{ISAPI_NS}">\n{entries}</UserList>\n'
+        )
+
+    def _switch(self, element: str, option: str) -> HttpResponse:
+        enabled = bool(self.spec.options.get(option, False))
+        return _xml_response(
+            f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<{element} version="2.0" xmlns="{ISAPI_NS}">\n'
+            f"<enabled>{_flag(enabled)}</enabled>\n</{element}>\n"
         )
 
     # --- SDK port and SADP ------------------------------------------------------------

@@ -273,6 +273,14 @@ class OnvifService:
         )
         return f"<tds:GetScopesResponse>{inner}</tds:GetScopesResponse>"
 
+    def _op_GetUsers(self) -> str:
+        users = "".join(
+            f"<tds:User><tt:Username>{escape(name)}</tt:Username>"
+            f"<tt:UserLevel>{'Administrator' if i == 0 else 'User'}</tt:UserLevel></tds:User>"
+            for i, name in enumerate(self.device.spec.users)
+        )
+        return f"<tds:GetUsersResponse>{users}</tds:GetUsersResponse>"
+
     def _op_GetNetworkInterfaces(self) -> str:
         s = self.device.spec
         return (

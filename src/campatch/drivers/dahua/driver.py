@@ -32,12 +32,14 @@ from campatch.drivers.dahua.models import (
     SystemInfo,
     brand_of,
     class_prefix,
+    decode_enable,
     decode_mac,
     decode_single,
+    decode_user_names,
     device_class_of,
     is_error_body,
 )
-from campatch.drivers.interface import Banners, Fingerprint, ProbeContext
+from campatch.drivers.interface import Banners, Fingerprint, ProbeContext, SecuritySettings
 from campatch.errors import (
     AuthError,
     DeviceResponseError,
@@ -100,12 +102,56 @@ GET_DEVICE_TYPE = CgiRequest(
 GET_NETWORK = CgiRequest(
     "getConfig.Network", "/cgi-bin/configManager.cgi?action=getConfig&name=Network", decode_mac
 )
+_CONFIG = "/cgi-bin/configManager.cgi?action=getConfig&name="
+GET_USERS = CgiRequest(
+    "getUserInfoAll", "/cgi-bin/userManager.cgi?action=getUserInfoAll", decode_user_names
+)
+GET_UPNP = CgiRequest("getConfig.UPnP", _CONFIG + "UPnP", decode_enable("UPnP"))
+GET_P2P = CgiRequest("getConfig.T2UServer", _CONFIG + "T2UServer", decode_enable("T2UServer"))
+#: Main stream of channel 1 (VENDORS.md §10, python-amcrest's default URL).
+RTSP_PATHS = ("/cam/realmonitor?channel=1&subtype=0",)
 
 
 class DahuaDriver:
     """Identification of Dahua-firmware cameras, NVRs and DVRs over the CGI API."""
 
     name = "dahua"
+    rtsp_paths = RTSP_PATHS
+    login_path = GET_SYSTEM_INFO.path
+
+    async def try_login(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> bool:
+        """One CGI login (``getSystemInfo``) with the scheme the device offers.
+
+        Raises:
+            LockoutError: the device says the account or address is locked, or 403.
+            TransportError, DeviceResponseError: the device could not be read.
+        """
+        session = await _session(candidate.address, credential, ctx)
+        try:
+            await session.login(GET_SYSTEM_INFO)
+        except LockoutError:
+            raise
+        except AuthError:
+            return False
+        return True
+
+    async def security_settings(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> SecuritySettings:
+        """Accounts (``getUserInfoAll``), UPnP and P2P (``T2UServer``) switches.
+
+        Raises:
+            AuthError, LockoutError: the credential was refused, or a lock signal.
+            TransportError, DeviceResponseError: the device could not be read.
+        """
+        session = await _session(candidate.address, credential, ctx)
+        await session.login(GET_SYSTEM_INFO)
+        accounts = await session.optional(GET_USERS)
+        upnp = await session.optional(GET_UPNP)
+        p2p = await session.optional(GET_P2P)
+        return SecuritySettings(accounts=accounts, upnp_enabled=upnp, p2p_enabled=p2p)
 
     async def fingerprint(
         self, candidate: Candidate, banners: Banners, ctx: ProbeContext
@@ -159,6 +205,11 @@ class DahuaDriver:
     def discovery_sources(self) -> Sequence[DiscoverySource]:
         """DHIP (``DHDiscover.search`` on UDP 37810)."""
         return [DhipSource()]
+
+
+async def _session(host: str, credential: Credential, ctx: ProbeContext) -> _CgiSession:
+    scheme = await _offered_scheme(host, ctx)
+    return _CgiSession(host, credential if scheme else None, scheme, ctx)
 
 
 def _dhip_observed(candidate: Candidate) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -306,3 +306,38 @@ def _port(mapping: Mapping[str, Any], key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
     return value if 0 < value < 65536 else 0
+
+
+MAX_ACCOUNTS = 64  # accounts kept from one device
+
+
+def decode_user_names(text: str, host: str = "") -> tuple[str, ...]:
+    """``userManager.cgi?action=getUserInfoAll`` -> the account names.
+
+    The reply is ``users[0].Name=admin`` lines (a public NOC script reads it that way).
+
+    Raises:
+        DeviceResponseError: a Dahua error body, or no ``key=value`` lines.
+    """
+    pairs = parse_key_values(text, what="getUserInfoAll", host=host)
+    names = [
+        v[:64] for k, v in pairs.items() if k.startswith("users[") and k.endswith("].Name") and v
+    ]
+    return tuple(dict.fromkeys(names))[:MAX_ACCOUNTS]
+
+
+def decode_enable(table: str) -> Callable[[str, str], bool]:
+    """A decoder for ``configManager.cgi?action=getConfig&name=<table>``'s ``Enable`` key.
+
+    ``table.T2UServer.Enable`` (P2P) appears in a public client; ``table.UPnP.Enable``
+    follows the same layout [assumed].
+    """
+
+    def decode(text: str, host: str = "") -> bool:
+        pairs = parse_key_values(text, what=f"getConfig {table}", host=host)
+        value = pairs.get(f"table.{table}.Enable", "").strip().lower()
+        if value not in ("true", "false"):
+            raise DeviceResponseError(f"getConfig {table}: no Enable key", host=host)
+        return value == "true"
+
+    return decode

@@ -9,6 +9,10 @@ Fingerprint signals, combined as independent evidence (noisy-or):
 - one unauthenticated ``GET /ISAPI/System/deviceInfo``: a 401 carrying a ``userCheck``
   body is Hikvision's own answer and costs no login attempt (no ``Authorization``).
 
+The audit's read-only security operations (one login on ``userCheck``; accounts,
+UPnP and Hik-Connect switches with the owner's credential) are at the end; see
+:func:`try_login_isapi` and :func:`read_security_settings`.
+
 Identify spends the host's auth budget, then first asks the same endpoint without
 credentials: a ``userCheck`` that says ``lock``, ``unlockTime`` > 0 or
 ``retryLoginTime`` <= 1 stops it *before* a credential is offered (SAFETY D-02). Only
@@ -21,11 +25,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from campatch.discovery.interface import DiscoverySource
-from campatch.drivers.hikvision.models import DEVICE_INFO, DeviceInfo, UserCheck
+from campatch.drivers.hikvision.models import (
+    DEVICE_INFO,
+    EZVIZ,
+    UPNP,
+    USER_CHECK,
+    USERS,
+    Decodable,
+    DeviceInfo,
+    IsapiRequest,
+    UserCheck,
+)
 from campatch.drivers.hikvision.sadp import SadpSource
-from campatch.drivers.interface import Banners, Fingerprint, ProbeContext
+from campatch.drivers.interface import Banners, Fingerprint, ProbeContext, SecuritySettings
 from campatch.errors import AuthError, DeviceResponseError, DriverError, LockoutError
 from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field, Observation
 from campatch.net.http import AuthScheme, HttpReply
@@ -43,6 +58,9 @@ _SERVERS = {  # Server header (lower case, without "/version") -> device type it
 _GENERIC_SERVER = "webs"  # also used by other GoAhead-derived firmware: weaker evidence
 _DEVICE_CLASSES = {"nvr": DeviceClass.NVR, "dvr": DeviceClass.DVR}
 _MAX_SCORE = 0.99
+#: The main stream of channel 1, VENDORS.md §1.
+RTSP_PATHS = ("/Streaming/Channels/101",)
+_T = TypeVar("_T", bound=Decodable)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,20 @@ class HikvisionDriver:
     """Hikvision cameras, NVRs and DVRs (ISAPI over HTTP, SADP discovery)."""
 
     name = "hikvision"
+    rtsp_paths = RTSP_PATHS
+    login_path = DEVICE_INFO.path
+
+    async def try_login(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> bool:
+        """One ISAPI login, see :func:`try_login_isapi`."""
+        return await try_login_isapi(candidate, credential, ctx)
+
+    async def security_settings(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> SecuritySettings:
+        """See :func:`read_security_settings`."""
+        return await read_security_settings(candidate, credential, ctx)
 
     async def fingerprint(
         self, candidate: Candidate, banners: Banners, ctx: ProbeContext
@@ -302,6 +334,97 @@ def _refused(reply: HttpReply, credential: Credential, host: str, ctx: ProbeCont
     left = "" if check is None else f" ({check.retry_login_time} tries left before the lock)"
     raise AuthError(
         f"{host}: ISAPI refused the login of user {credential.username!r}{left}", host=host
+    )
+
+
+# --- security (audit probes; read-only) ---------------------------------------------
+
+
+def _security_url(candidate: Candidate, ctx: ProbeContext, path: str) -> str:
+    port, tls = _http_port(candidate) or (80, False)
+    return ctx.http.url(candidate.address, port, path, tls=tls)
+
+
+async def try_login_isapi(candidate: Candidate, credential: Credential, ctx: ProbeContext) -> bool:
+    """One login on ``userCheck``; True when accepted (see the module docstring).
+
+    Raises:
+        LockoutError: the device is locked or one failure from it.
+        TransportError, DeviceResponseError: the device could not be read.
+    """
+    host = candidate.address
+    url = _security_url(candidate, ctx, USER_CHECK.path)
+    first = await ctx.http.request("GET", url)
+    if first.status == 200:
+        return True  # the device asks no credentials at all
+    if first.status != 401:
+        raise DeviceResponseError(f"{url}: expected 401 or 200, got {first.status}", host=host)
+    _stop_if_locked(_user_check(first, host), host, ctx)
+    reply = await ctx.http.request(
+        "GET", url, credential=credential, scheme=_scheme(first, url, host)
+    )
+    return _verdict(reply, url, host, ctx)
+
+
+def _verdict(reply: HttpReply, url: str, host: str, ctx: ProbeContext) -> bool:
+    if reply.status == 200:
+        return True
+    if reply.status == 403:
+        why = "device answered 403 to a login (treated as a lock)"
+        ctx.auth.locked(host, why)
+        raise LockoutError(f"{host}: {why}", host=host)
+    if reply.status != 401:
+        raise DeviceResponseError(f"{url}: unexpected HTTP {reply.status}", host=host)
+    check = _user_check(reply, host)
+    if check is not None and (check.locked or check.near_lock):
+        ctx.auth.failed(host)
+        _stop_if_locked(check, host, ctx)
+    return False
+
+
+async def _get_settings(
+    candidate: Candidate,
+    credential: Credential,
+    ctx: ProbeContext,
+    request: IsapiRequest[_T],
+    scheme: AuthScheme,
+) -> _T | None:
+    """An authenticated GET decoded; None when the device lacks the endpoint."""
+    url = _security_url(candidate, ctx, request.path)
+    reply = await ctx.http.request("GET", url, credential=credential, scheme=scheme)
+    if reply.status in (401, 403):
+        raise AuthError(f"{candidate.address}: {request.path} refused the credential")
+    if reply.status != 200:
+        return None
+    try:
+        return request.response_type.decode(reply.body, host=candidate.address)
+    except DeviceResponseError:
+        return None
+
+
+async def read_security_settings(
+    candidate: Candidate, credential: Credential, ctx: ProbeContext
+) -> SecuritySettings:
+    """Accounts, UPnP, Hik-Connect and the default-password flags (owner's credential).
+
+    Raises:
+        LockoutError: the device signals a lock; AuthError: the credential was refused.
+        TransportError, DeviceResponseError: the device could not be read.
+    """
+    if not await try_login_isapi(candidate, credential, ctx):
+        raise AuthError(f"{candidate.address}: ISAPI refused the stored credential")
+    scheme = AuthScheme.DIGEST
+    check: UserCheck | None = await _get_settings(candidate, credential, ctx, USER_CHECK, scheme)
+    users = await _get_settings(candidate, credential, ctx, USERS, scheme)
+    upnp = await _get_settings(candidate, credential, ctx, UPNP, scheme)
+    ezviz = await _get_settings(candidate, credential, ctx, EZVIZ, scheme)
+    flags = (check.is_default_password, check.is_risk_password) if check else (None, None)
+    weak = None if flags == (None, None) else any(f for f in flags if f)
+    return SecuritySettings(
+        accounts=users.names if users else None,
+        upnp_enabled=upnp.enabled if upnp else None,
+        p2p_enabled=ezviz.enabled if ezviz else None,
+        default_password=weak,
     )
 
 

@@ -230,9 +230,67 @@ class IllegalLoginLock:
         )
 
 
+MAX_ACCOUNTS = 64  # user entries kept from one device
+
+
+@dataclass(frozen=True)
+class UserList:
+    """``GET /ISAPI/Security/users``: the device's accounts (names only, never passwords).
+
+    Shape [assumed, from public ISAPI clients]: ``<UserList><User><id/><userName/>
+    <userLevel/></User>...</UserList>``.
+    """
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def decode(cls, data: bytes, *, host: str = "") -> UserList:
+        """Decode a ``<UserList>`` document.
+
+        Raises:
+            DeviceResponseError: not XML, hostile, or not a UserList.
+        """
+        root = _root(data, "UserList", what="ISAPI users", host=host)
+        names = [
+            (el.text or "").strip()[:MAX_FIELD_CHARS]
+            for el in root.iter()
+            if local(el.tag) == "userName"
+        ]
+        return cls(tuple(dict.fromkeys(n for n in names if n))[:MAX_ACCOUNTS])
+
+
+@dataclass(frozen=True)
+class UpnpSettings:
+    """``GET /ISAPI/System/Network/UPnP``: ``<UPnP><enabled>true</enabled>...``."""
+
+    enabled: bool | None
+
+    @classmethod
+    def decode(cls, data: bytes, *, host: str = "") -> UpnpSettings:
+        """Decode a ``<UPnP>`` document (raises DeviceResponseError)."""
+        root = _root(data, "UPnP", what="ISAPI UPnP", host=host)
+        return cls(_bool(children_text(root, ("enabled",)), "enabled"))
+
+
+@dataclass(frozen=True)
+class EzvizSettings:
+    """``GET /ISAPI/System/Network/EZVIZ``: Hik-Connect/EZVIZ platform access."""
+
+    enabled: bool | None
+
+    @classmethod
+    def decode(cls, data: bytes, *, host: str = "") -> EzvizSettings:
+        """Decode an ``<EZVIZ>`` document (raises DeviceResponseError)."""
+        root = _root(data, "EZVIZ", what="ISAPI EZVIZ", host=host)
+        return cls(_bool(children_text(root, ("enabled",)), "enabled"))
+
+
 DEVICE_INFO = IsapiRequest("GET", "/ISAPI/System/deviceInfo", DeviceInfo)
 USER_CHECK = IsapiRequest("GET", "/ISAPI/Security/userCheck", UserCheck)
 ILLEGAL_LOGIN_LOCK = IsapiRequest("GET", "/ISAPI/Security/illegalLoginLock", IllegalLoginLock)
+USERS = IsapiRequest("GET", "/ISAPI/Security/users", UserList)
+UPNP = IsapiRequest("GET", "/ISAPI/System/Network/UPnP", UpnpSettings)
+EZVIZ = IsapiRequest("GET", "/ISAPI/System/Network/EZVIZ", EzvizSettings)
 
 
 def split_software_version(text: str) -> tuple[str, str]:

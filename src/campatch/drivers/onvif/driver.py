@@ -25,13 +25,14 @@ from urllib.parse import urlsplit
 
 from campatch.discovery.interface import DiscoverySource
 from campatch.discovery.ws_discovery import device_class_of, scope_observations
-from campatch.drivers.interface import Banners, Fingerprint, ProbeContext
+from campatch.drivers.interface import Banners, Fingerprint, ProbeContext, SecuritySettings
 from campatch.drivers.onvif.models import (
     DEVICE_SERVICE_PATH,
     GetDeviceInformation,
     GetNetworkInterfaces,
     GetScopes,
     GetSystemDateAndTime,
+    GetUsers,
 )
 from campatch.errors import AuthError, DeviceResponseError, DriverError
 from campatch.model import Candidate, Confidence, Credential, Field, Observation
@@ -45,6 +46,9 @@ ONVIF_HTTP_PORTS: tuple[int, ...] = (80, 8080, 8899, 8000)
 _MAX_TRIES = 4  # device-service URLs tried per host
 _MAX_HOSTS_REMEMBERED = 65_536
 _BASE_SCORE = 0.5  # ONVIF is the fallback: vendor drivers that recognise a host score higher
+#: Stream paths tried on generic ONVIF devices: a handful of common routes from
+#: cameradar's route dictionary (MIT, shared/data/rtsp-routes.txt), root first.
+RTSP_PATHS = ("/", "/live", "/stream1", "/h264", "/live/ch00_0")
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class OnvifDriver:
     """Identification over the ONVIF device service (the generic fallback driver)."""
 
     name = "onvif"
+    rtsp_paths = RTSP_PATHS
+    login_path = "/"
 
     def __init__(self) -> None:
         self._hosts: OrderedDict[str, tuple[Endpoint, float | None]] = OrderedDict()
@@ -221,5 +227,91 @@ class OnvifDriver:
         """None: WS-Discovery is a discovery-stage source of its own."""
         return []
 
+    # --- security (audit probes; read-only) -----------------------------------------
 
-__all__ = ["ONVIF_HTTP_PORTS", "Endpoint", "OnvifDriver", "candidate_endpoints"]
+    async def _endpoint(self, candidate: Candidate, ctx: ProbeContext) -> Endpoint | None:
+        known = self._hosts.get(candidate.address)
+        return known[0] if known else await self._locate(candidate, Banners(), ctx)
+
+    async def measure_clock(self, candidate: Candidate, ctx: ProbeContext) -> float | None:
+        """Device clock minus ours (seconds): the value fingerprinting measured, else
+        a fresh unauthenticated ``GetSystemDateAndTime``; None without a device service."""
+        if (offset := self.clock_offset(candidate.address)) is not None:
+            return offset
+        self._hosts.pop(candidate.address, None)
+        await self._locate(candidate, Banners(), ctx)
+        return self.clock_offset(candidate.address)
+
+    async def open_device_information(self, candidate: Candidate, ctx: ProbeContext) -> bool | None:
+        """Does ``GetDeviceInformation`` answer without credentials? None: no device service.
+
+        Raises:
+            TransportError, DeviceResponseError: the service answered something unusable.
+        """
+        endpoint = await self._endpoint(candidate, ctx)
+        if endpoint is None:
+            return None
+        try:
+            await SoapClient(ctx.http).call(
+                endpoint.url(candidate.address, ctx), GetDeviceInformation()
+            )
+        except AuthError:
+            return False
+        return True
+
+    async def try_login(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> bool:
+        """One signed ``GetUsers`` (every device checks the token on it); a device
+        without GetUsers is asked ``GetDeviceInformation`` instead.
+
+        Raises:
+            TransportError, DeviceResponseError: no device service, or unusable replies.
+        """
+        host = candidate.address
+        endpoint = await self._endpoint(candidate, ctx)
+        if endpoint is None:
+            raise DeviceResponseError(f"{host}: no onvif device service answered", host=host)
+        try:
+            await self._signed(candidate, endpoint, credential, ctx, GetUsers())
+        except AuthError:
+            return False
+        except DeviceResponseError:
+            try:
+                await self._signed(candidate, endpoint, credential, ctx, GetDeviceInformation())
+            except AuthError:
+                return False
+        return True
+
+    async def _signed(
+        self,
+        candidate: Candidate,
+        endpoint: Endpoint,
+        credential: Credential,
+        ctx: ProbeContext,
+        operation: GetUsers | GetDeviceInformation,
+    ) -> object:
+        offset = self.clock_offset(candidate.address) or 0.0
+        url = endpoint.url(candidate.address, ctx)
+        return await SoapClient(ctx.http).call(
+            url, operation, credential=credential, clock_offset_s=offset
+        )
+
+    async def security_settings(
+        self, candidate: Candidate, credential: Credential, ctx: ProbeContext
+    ) -> SecuritySettings:
+        """The ONVIF accounts (``GetUsers``); ONVIF has no UPnP or P2P switch.
+
+        Raises:
+            AuthError: the credential was refused.
+            TransportError, DeviceResponseError: no device service, or unusable replies.
+        """
+        host = candidate.address
+        endpoint = await self._endpoint(candidate, ctx)
+        if endpoint is None:
+            raise DeviceResponseError(f"{host}: no onvif device service answered", host=host)
+        users = await self._signed(candidate, endpoint, credential, ctx, GetUsers())
+        return SecuritySettings(accounts=users if isinstance(users, tuple) else None)
+
+
+__all__ = ["ONVIF_HTTP_PORTS", "RTSP_PATHS", "Endpoint", "OnvifDriver", "candidate_endpoints"]

@@ -145,3 +145,20 @@ class GetScopes:
         """Every ``ScopeItem``, in order (at most 64)."""
         items = (_clean(el.text) for el in response.iter() if local(el.tag) == "ScopeItem")
         return tuple(i for i in items if i)[:64]
+
+
+@dataclass(frozen=True)
+class GetUsers:
+    """The device's ONVIF accounts (``tds:GetUsers``; needs an administrator)."""
+
+    name: ClassVar[str] = "GetUsers"
+    namespace: ClassVar[str] = NS_TDS
+
+    def body_xml(self) -> str:
+        """The request element."""
+        return "<tds:GetUsers/>"
+
+    def decode(self, response: Element, host: str) -> tuple[str, ...]:
+        """Every ``User/Username``, in order (at most 64)."""
+        names = (_clean(el.text) for el in response.iter() if local(el.tag) == "Username")
+        return tuple(dict.fromkeys(n for n in names if n))[:64]
