@@ -3,6 +3,12 @@
 The shape is described by ``schemas/scan-v1.schema.json`` (JSON Schema 2020-12), which
 a test validates real output against. Additive changes keep ``version`` 1; anything
 that removes or renames a key bumps it.
+
+When the devices were assessed, the document also carries ``findings`` (worst first)
+and ``coverage`` (baseline items assessed / not assessed / not assessable); when they
+were not (``scan --no-audit``) both keys are absent, which is not the same as an empty
+``findings`` list. ``campatch audit --format json`` writes the same shape with
+``format`` ``"campatch-audit"``: the inventory's latest view of each device, assessed.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from importlib import resources
 from typing import Any
 
 from campatch import __version__
+from campatch.audit.auditor import AuditResult
 from campatch.model import DeviceClass, Field, FieldValue, HostReport, ScanResult
+from campatch.report.findings import coverage_to_dict, finding_to_dict
 
 SCHEMA_ID = "https://campatch.dev/schemas/scan-v1.schema.json"
 FORMAT_VERSION = 1
@@ -25,11 +33,28 @@ def scan_schema() -> dict[str, Any]:
     return schema
 
 
-def scan_to_dict(result: ScanResult) -> dict[str, Any]:
-    """A JSON-able mapping of ``result`` (see the module docstring for versioning)."""
+def scan_to_dict(
+    result: ScanResult, assessment: AuditResult | None = None, *, kind: str = "campatch-scan"
+) -> dict[str, Any]:
+    """A JSON-able mapping of ``result`` (see the module docstring for versioning).
+
+    Args:
+        result: the scan (or, for ``campatch audit``, the inventory's latest view).
+        assessment: the audit of its devices; None leaves ``findings``/``coverage`` out.
+        kind: the ``format`` value, ``"campatch-scan"`` or ``"campatch-audit"``.
+    """
+    doc = _document(result, kind)
+    if assessment is not None:
+        doc["findings"] = [finding_to_dict(f) for f in assessment.findings]
+        doc["coverage"] = coverage_to_dict(assessment.coverage)
+        doc["problems"] += [{"source": p.source, "message": p.message} for p in assessment.problems]
+    return doc
+
+
+def _document(result: ScanResult, kind: str) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_ID,
-        "format": "campatch-scan",
+        "format": kind,
         "version": FORMAT_VERSION,
         "tool": {"name": "campatch", "version": __version__},
         "scan_id": result.scan_id,
@@ -52,9 +77,11 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def scan_to_json(result: ScanResult) -> str:
+def scan_to_json(
+    result: ScanResult, assessment: AuditResult | None = None, *, kind: str = "campatch-scan"
+) -> str:
     """:func:`scan_to_dict` as indented JSON text."""
-    return json.dumps(scan_to_dict(result), indent=2, sort_keys=False)
+    return json.dumps(scan_to_dict(result, assessment, kind=kind), indent=2, sort_keys=False)
 
 
 def _summary(result: ScanResult) -> dict[str, int]:
