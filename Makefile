@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/campatch sim demo
 
-## system-deps: OS packages the tests use (ip, unshare); installed only when missing
+## system-deps: OS packages the tests use (ip, unshare, chromium); installed only when missing
 system-deps:
 	@sh scripts/system-deps.sh
 

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install the OS tools the tests (and, with "nmap", the benchmark) need, only when
 # they are missing. Debian/Ubuntu via apt-get; as root or through sudo when allowed.
+# Chromium is Debian's package; the tests drive it with Playwright (never `playwright install`).
 set -eu
 need=""
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v unshare >/dev/null 2>&1 || need="$need util-linux"
+command -v chromium >/dev/null 2>&1 || need="$need chromium"  # HTML report browser test (Playwright)
 for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || need="$need $extra"
 done
