@@ -56,6 +56,7 @@ from campatch.knowledge.interface import (
     normalize_vendor,
     record_key,
 )
+from campatch.knowledge.versions import Unorderable, is_line_bound, parse_version
 from campatch.model import Advisory, DefaultCredential
 
 REPO = Path(__file__).resolve().parents[1]
@@ -400,11 +401,15 @@ def single_fix(fixed: object) -> str | None:
     return match.group("a") if match else None
 
 
-def line_bounds(ranges: list[dict[str, str]]) -> list[dict[str, str]]:
+def line_bounds(ranges: list[dict[str, str]], vendor: str) -> list[dict[str, str]]:
     """Several "before X" ranges of one product: each starts at its own release line.
 
     The line of a fixed version is its shortest dot-separated prefix no other fixed
-    version shares (``2.623`` for ``2.623.00AC004.0.R.200316``).
+    version shares (``2.623`` for ``2.623.00AC004.0.R.200316``), written as
+    ``introduced``. It must be a line bound of the vendor's version scheme
+    (:func:`campatch.knowledge.versions.is_line_bound`: Sony ``1``, Dahua ``2.623``);
+    when one fix has none, the fixes cannot be told apart by line and the product gets
+    no ranges (possibly affected) rather than ranges that would misplace a device.
     """
     fixes = [r["fixed"] for r in ranges if set(r) == {"fixed"}]
     if len(fixes) < 2 or len(fixes) != len(ranges):
@@ -417,7 +422,10 @@ def line_bounds(ranges: list[dict[str, str]]) -> list[dict[str, str]]:
             (d for d in range(1, len(parts)) if all(o[:d] != parts[:d] for o in others)),
             len(parts),
         )
-        out.append({"introduced": ".".join(parts[:depth]), "fixed": fix})
+        line = ".".join(parts[:depth])
+        if not is_line_bound(vendor, line):
+            return []
+        out.append({"introduced": line, "fixed": fix})
     return out
 
 
@@ -463,7 +471,11 @@ def affected_products(vuln: dict[str, Any], vendor: str) -> list[dict[str, Any]]
     if not by_models:
         by_models[tuple(default_models)] = _fallback_ranges(vuln)
     return [
-        {"vendor": vendor, "models": list(models), "ranges": _with_fix(line_bounds(r), fixed)}
+        {
+            "vendor": vendor,
+            "models": list(models),
+            "ranges": _with_fix(line_bounds(r, vendor), fixed),
+        }
         for models, r in sorted(by_models.items())
     ]
 
@@ -697,6 +709,32 @@ def build_bundle(shared: Path, out_dir: Path, built: date) -> dict[str, int]:
     return {"advisories": len(advisories), "credentials": len(creds), "apps": 0}
 
 
+#: Why a vendor's fixed-version suffixes are left unordered (PROVENANCE.md).
+UNORDERED_WHY: dict[str, str] = {
+    "Siemens": "no published grammar for the `_S<n>` / `_SP<n>` suffixes of these"
+    " Vanderbilt-made cameras (`_S1` may name a separate build line, not a later build),"
+    " and SSA-284765 names `v2635` where ICSA-16-322-01 names `v2635_SP1`",
+}
+
+
+def _unorderable_fixes(advisories: Sequence[Advisory]) -> str:
+    """Markdown list of the fixed versions the vendor's scheme cannot order, and why."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for a in advisories:
+        for p in a.affected:
+            for r in p.ranges:
+                parsed = parse_version(p.vendor, r.fixed or "")
+                if r.fixed and isinstance(parsed, Unorderable):
+                    found.setdefault((a.id, p.vendor), set()).add(f"`{r.fixed}`")
+    lines = [
+        f"  - {cve} {vendor} {', '.join(sorted(fixes))}: "
+        + UNORDERED_WHY.get(vendor, "not a version of the vendor's scheme")
+        + "."
+        for (cve, vendor), fixes in sorted(found.items())
+    ]
+    return "\n" + "\n".join(lines) if lines else " none."
+
+
 def render_bundle_provenance(
     advisories: Sequence[Advisory],
     creds: Sequence[DefaultCredential],
@@ -732,8 +770,17 @@ Every record also carries its own `provenance` (source, URL, licence).
   X (or `fixed` when the record names exactly one fixed version); "A to B" -> `introduced`
   A, `last_affected` B; "all versions", or no fix for an end-of-life product -> one range
   without bounds. Several "before X" fixes for unnamed product lines each start at their
-  own release line (`introduced` = shortest prefix no other fix shares). Anything else ->
-  `ranges: []`, which campatch reports as "possibly affected" (never clean).
+  own release line: `introduced` = the shortest prefix no other fix shares, which must be
+  a *line bound* of the vendor's version scheme (`campatch.knowledge.versions`: the
+  fields that choose a line, e.g. Sony major `1` = 5th gen, Dahua `2.623` =
+  major.baseline, `2.800.0000000` = major.baseline.special). A line bound holds for a
+  device on that line and excludes devices on other lines; a device on a line no range
+  names is "possibly affected". If a fix has no such prefix the product gets
+  `ranges: []`. Anything else -> `ranges: []`, which campatch reports as "possibly
+  affected" (never clean).
+- **Version grammar:** fixed versions are kept as written. D-Link `1.06.01 Hotfix` is
+  ordered as a hotfix of 1.06.01 (after 1.06.01, before the next release). Strings the
+  vendor's scheme cannot order stay "possibly affected" for every device:{_unorderable_fixes(advisories)}
 
 ## credentials.json ({len(creds)} credentials, {mirai} from the Mirai list)
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from campatch.audit.probes.ledger import MemoryLedger
+from campatch.audit.probes.security import ProbeOptions, assess_host, assess_routers
 from campatch.config import Settings
 from campatch.discovery.interface import DiscoveryContext, DiscoverySource, Scope
 from campatch.discovery.mdns import MdnsSource
@@ -24,6 +27,8 @@ from campatch.discovery.ws_discovery import WsDiscovery
 from campatch.drivers.identify import CredentialLookup, NoCredentials, identify_host
 from campatch.drivers.interface import AuthBudget, Driver, ProbeContext
 from campatch.drivers.registry import all_drivers
+from campatch.inventory.interface import AttemptLedger
+from campatch.knowledge.index import KnowledgeBase
 from campatch.model import Candidate, HostReport, ScanResult
 from campatch.net.http import HttpClient
 
@@ -38,6 +43,22 @@ class ScanObserver(Protocol):
     def advance(self, done: int = 1) -> None:
         """``done`` more units of the current stage are finished."""
         ...
+
+
+@dataclass(frozen=True)
+class SecurityProbing:
+    """What the scan needs to run the audit's security probes on every host.
+
+    Args:
+        knowledge: default credentials (and the rest of the knowledge base).
+        ledger: login attempts across scans (the inventory), so the default-credential
+            check stays under each vendor's lockout threshold over time.
+        options: probe settings (credential checks on or off, the Mirai list ...).
+    """
+
+    knowledge: KnowledgeBase
+    ledger: AttemptLedger = field(default_factory=MemoryLedger)
+    options: ProbeOptions = field(default_factory=ProbeOptions)
 
 
 class NullObserver:
@@ -67,8 +88,9 @@ async def run_scan(
     drivers: Sequence[Driver] | None = None,
     sources: Sequence[DiscoverySource] | None = None,
     multicast: bool = True,
+    probing: SecurityProbing | None = None,
 ) -> tuple[ScanResult, Scope]:
-    """Discover and identify every device in ``targets``.
+    """Discover and identify every device in ``targets`` (and probe its security).
 
     Args:
         targets: CIDR ranges, addresses, dash ranges, host names or ``@file``.
@@ -78,6 +100,7 @@ async def run_scan(
         drivers: drivers to use (default: all installed).
         sources: discovery sources (default: :func:`default_sources`).
         multicast: also use multicast/broadcast discovery on the local link.
+        probing: also run the audit's security probes on every host (None = identify only).
 
     Raises:
         UsageError: a target cannot be parsed or resolved.
@@ -100,7 +123,7 @@ async def run_scan(
     candidates = await learn_macs(scope, candidates)  # the kernel's ARP table, after the probe
     observer.stage("identify", len(candidates))
     hosts = await _identify_all(
-        candidates, drivers, settings, credentials or NoCredentials(), observer
+        candidates, drivers, settings, credentials or NoCredentials(), observer, probing
     )
     result = ScanResult(
         scan_id=None,
@@ -119,6 +142,7 @@ async def _identify_all(
     settings: Settings,
     credentials: CredentialLookup,
     observer: ScanObserver,
+    probing: SecurityProbing | None,
 ) -> list[HostReport]:
     gate = asyncio.Semaphore(settings.limits.max_concurrent_hosts)
     budget = AuthBudget()
@@ -130,12 +154,20 @@ async def _identify_all(
 
         async def one(candidate: Candidate) -> None:
             async with gate:
-                reports.append(await identify_host(candidate, drivers, ctx, credentials))
+                report = await identify_host(candidate, drivers, ctx, credentials)
+                if probing is not None:
+                    report = await assess_host(
+                        candidate, report, ctx, probing.knowledge, probing.ledger,
+                        credentials=credentials, options=probing.options,
+                    )  # fmt: skip
+                reports.append(report)
                 observer.advance()
 
         async with asyncio.TaskGroup() as tg:
             for candidate in candidates:
                 tg.create_task(one(candidate))
+        if probing is not None:  # routers' port mappings point at the hosts assessed above
+            reports = await assess_routers(candidates, reports, ctx)
     return reports
 
 

@@ -167,3 +167,18 @@ def test_shipped_table_matches_a_fresh_build_from_shared_data(tmp_path: Path) ->
         assert (tmp_path / name).read_bytes() == (SHIPPED / name).read_bytes(), (
             f"{name} is stale: run .venv/bin/python scripts/build_knowledge.py"
         )
+
+
+def test_line_bounds_are_only_written_where_the_scheme_has_lines() -> None:
+    script = load_script()
+    fixes = [{"fixed": "1.86.00"}, {"fixed": "2.7.2"}]
+    assert script.line_bounds(fixes, "Sony") == [
+        {"introduced": "1", "fixed": "1.86.00"},
+        {"introduced": "2", "fixed": "2.7.2"},
+    ]
+    dahua = [{"fixed": "2.623.00AC004.0.R.200316"}, {"fixed": "2.622.00AC000.0.R.200320"}]
+    assert [r["introduced"] for r in script.line_bounds(dahua, "Dahua")] == ["2.623", "2.622"]
+    # generic versions have no lines ("1" would be a version bound): no ranges, possibly affected
+    assert script.line_bounds(fixes, "Uniview") == []
+    hik = [{"fixed": "V5.4.41"}, {"fixed": "V5.5.0"}]
+    assert script.line_bounds(hik, "Hikvision") == []  # "V5.4" is a version, not a line

@@ -184,6 +184,20 @@ def test_several_fixes_for_unnamed_lines_start_at_their_own_line() -> None:
     assert {(r.introduced, r.fixed) for r in ranges} == {("1", "1.86.00"), ("2", "2.7.2")}
 
 
+def test_every_introduced_bound_is_a_version_or_a_line_of_its_scheme() -> None:
+    from campatch.knowledge.versions import FirmwareVersion, is_line_bound, parse_version
+
+    for adv in load_bundle().advisories:
+        for product in adv.affected:
+            for rng in product.ranges:
+                if rng.introduced is None:
+                    continue
+                version = parse_version(product.vendor, rng.introduced)
+                assert isinstance(version, FirmwareVersion) or is_line_bound(
+                    product.vendor, rng.introduced
+                ), f"{adv.id}: introduced {rng.introduced!r} is neither version nor line"
+
+
 def test_no_nmap_derived_credential_ships() -> None:
     need_shared()
     shipped = (SHIPPED / "credentials.json").read_text()

@@ -18,6 +18,7 @@ from campatch.knowledge.versions import (
     in_any_range,
     in_range,
     is_before,
+    is_line_bound,
     parse_version,
     scheme_for_vendor,
 )
@@ -52,6 +53,7 @@ def v(vendor: str | None, text: str, build: str | None = None) -> FirmwareVersio
         ("XiongMai", Scheme.XIONGMAI),
         ("Xiong Mai", Scheme.XIONGMAI),
         ("XM", Scheme.XIONGMAI),
+        ("D-Link", Scheme.DLINK),
         ("XMEye", Scheme.GENERIC),  # an app name, not a firmware maker
         ("Uniview", Scheme.GENERIC),
         ("", Scheme.GENERIC),
@@ -334,6 +336,125 @@ def test_in_any_range_lets_each_track_speak_for_itself(
     assert in_any_range(parse_version("Axis", version), ranges) is expected
 
 
+# --- D-Link hotfixes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("1.06.01", "1.06.01 Hotfix", LESS),  # a hotfix follows its release
+        ("1.06.01 Hotfix", "1.06.02", LESS),  # ... and precedes the next one
+        ("1.06.01_hotfix", "1.06.01 Hotfix", EQUAL),
+        ("v1.05.05", "1.06.01 Hotfix", LESS),
+        ("1.6.1 Hotfix", "1.06.01 Hotfix", EQUAL),
+    ],
+)
+def test_dlink_hotfix_sorts_after_its_release(a: str, b: str, expected: Ordering) -> None:
+    assert compare(v("D-Link", a), v("D-Link", b)) is expected
+
+
+@pytest.mark.parametrize(
+    ("version", "rng", "expected"),
+    [
+        ("1.06.01", VersionRange(fixed="1.06.01 Hotfix"), True),
+        ("1.06.01 Hotfix", VersionRange(fixed="1.06.01 Hotfix"), False),
+        ("1.06.01 Hotfix", VersionRange(fixed="1.06.01"), False),  # the fix's hotfix has it
+        ("1.07", VersionRange(fixed="1.06.01 Hotfix"), False),
+        ("Hotfix", VersionRange(fixed="1.06.01 Hotfix"), None),
+        ("1.06.01 Hotfix 2", VersionRange(fixed="1.06.01 Hotfix"), None),
+    ],
+)
+def test_dlink_ranges(version: str, rng: VersionRange, expected: bool | None) -> None:
+    assert in_range(parse_version("D-Link", version), rng) is expected
+
+
+# --- line bounds --------------------------------------------------------------------
+
+# CVE-2016-7834: Sony 5th gen (major 1) fixed in 1.86.00, 6th gen (major 2) in 2.7.2.
+SONY_LINES = (
+    VersionRange(introduced="1", fixed="1.86.00"),
+    VersionRange(introduced="2", fixed="2.7.2"),
+)
+# CVE-2020-5735 (Amcrest): one fix per Dahua line.
+DAHUA_LINES = (
+    VersionRange(introduced="2.623", fixed="2.623.00AC004.0.R.200316"),
+    VersionRange(introduced="2.800.00AC000", fixed="2.800.00AC000.0.R.200330"),
+    VersionRange(introduced="2.800.0000000", fixed="2.800.0000000.6.R.200314"),
+    VersionRange(introduced="4", fixed="4.000.00AC000.0.R.200218"),
+)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "text", "expected"),
+    [
+        ("Sony", "1", True),
+        ("Sony", "1.86", False),  # a version, not a line
+        ("Dahua", "2.623", True),
+        ("Dahua", "2.800.0000000", True),
+        ("Dahua", "2.800.00ac000", True),
+        ("Dahua", "2.800.0000000.6", False),  # reaches past the line fields
+        ("Hikvision", "V5", True),
+        ("Reolink", "3.0", True),
+        ("Axis", "10", False),  # Axis lines are LTS names, not prefixes
+        ("XiongMai", "4", False),
+        ("D-Link", "1", False),
+        ("Uniview", "1", False),  # generic: "1" is a version
+        ("Sony", "junk", False),
+        ("Sony", "", False),
+    ],
+)
+def test_is_line_bound(vendor: str, text: str, expected: bool) -> None:
+    assert is_line_bound(vendor, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("vendor", "version", "rng", "expected"),
+    [
+        ("Sony", "1.85.00", SONY_LINES[0], True),
+        ("Sony", "1.86.00", SONY_LINES[0], False),
+        ("Sony", "2.7.1", SONY_LINES[0], False),  # another line: outside this range
+        ("Sony", "2.7.1", SONY_LINES[1], True),
+        ("Sony", "unknown", SONY_LINES[0], None),
+        ("Sony", "1.85.00", VersionRange(introduced="1"), True),
+        ("Dahua", "2.623.00AC004.0.R.200301", DAHUA_LINES[0], True),
+        ("Dahua", "2.623.00AC004.0.R.200316", DAHUA_LINES[0], False),
+        ("Dahua", "2.623.00AC003.9.R", DAHUA_LINES[0], None),  # same line, other special
+        ("Dahua", "2.800.0000000.5.R", DAHUA_LINES[1], False),
+        ("Dahua", "2.800.0000000.5.R", DAHUA_LINES[2], True),
+        ("Dahua", "4.000.00AC000.0.R.200101", DAHUA_LINES[3], True),
+    ],
+)
+def test_in_range_with_a_line_bound(
+    vendor: str, version: str, rng: VersionRange, expected: bool | None
+) -> None:
+    assert in_range(parse_version(vendor, version), rng) is expected
+
+
+@pytest.mark.parametrize(
+    ("vendor", "version", "ranges", "expected"),
+    [
+        ("Sony", "1.85.00", SONY_LINES, True),
+        ("Sony", "1.86.00", SONY_LINES, False),
+        ("Sony", "2.7.1", SONY_LINES, True),
+        ("Sony", "2.7.2", SONY_LINES, False),
+        ("Sony", "3.0.0", SONY_LINES, None),  # a line no range names: cannot tell
+        ("Sony", "unknown", SONY_LINES, None),
+        ("Dahua", "2.623.00AC004.0.R.200301", DAHUA_LINES, True),
+        ("Dahua", "2.623.00AC004.0.R.200316", DAHUA_LINES, False),
+        ("Dahua", "2.800.0000000.7.R", DAHUA_LINES, False),
+        ("Dahua", "2.800.0000000.6.R", DAHUA_LINES, None),  # which 6.R build? cannot tell
+        ("Dahua", "2.800.0000000.5.R", DAHUA_LINES, True),
+        ("Dahua", "2.623.00AC003.9.R", DAHUA_LINES, None),
+        ("Dahua", "2.622.00AC000.0.R", DAHUA_LINES, None),  # its line is not listed here
+        ("Dahua", "4.001.00AC000.0.R", DAHUA_LINES, None),  # line 4, but not the fix's track
+    ],
+)
+def test_in_any_range_with_line_bounds_never_clears_an_unlisted_line(
+    vendor: str, version: str, ranges: tuple[VersionRange, ...], expected: bool | None
+) -> None:
+    assert in_any_range(parse_version(vendor, version), ranges) is expected
+
+
 # --- properties -------------------------------------------------------------------
 
 _DAYS = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
@@ -366,6 +487,11 @@ TRACKS: dict[str, st.SearchStrategy[str]] = {
         st.integers(1, 9),
         st.integers(0, 99),
         st.integers(0, 999_999),
+    ),
+    "D-Link": st.builds(
+        lambda parts, hotfix: ".".join(f"{p:02d}" for p in parts) + (" Hotfix" if hotfix else ""),
+        st.lists(_SMALL, min_size=2, max_size=3),
+        st.booleans(),
     ),
     "Generic": st.builds(
         lambda parts, n: "v" + ".".join(map(str, parts)) + (f" build {n}" if n is not None else ""),
@@ -449,6 +575,18 @@ def test_garbage_is_never_reported_as_not_affected(vendor: str, data: st.DataObj
         assert in_range(parsed, rng) is None
     assert in_any_range(parsed, [VersionRange(fixed=bound)]) is None
     assert is_before(parsed, bound) is None
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+@given(data=st.data())
+def test_a_version_lies_on_its_own_line(vendor: str, data: st.DataObject) -> None:
+    version = v(vendor, data.draw(TRACKS[vendor]))
+    fields = str(version).lstrip("Vv").split(".")
+    lines = [".".join(fields[:n]) for n in range(1, len(fields))]
+
+    for line in (x for x in lines if is_line_bound(vendor, x)):
+        assert in_range(version, VersionRange(introduced=line)) is True
+        assert in_any_range(version, [VersionRange(introduced=line)]) is True
 
 
 @pytest.mark.parametrize("vendor", [*VENDORS, None])

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import ipaddress
 import os
-import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -15,15 +14,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from campatch.cli._output import OutputFormat, ProgressBar, stderr, stdout
+from campatch.audit.auditor import AuditResult
+from campatch.cli._output import OutputFormat, stderr, stdout
+from campatch.cli.scan import scan_and_assess, show
 from campatch.config import Settings
 from campatch.errors import UsageError
 from campatch.inventory.credentials import open_vault
+from campatch.inventory.interface import InventoryStore
 from campatch.inventory.store import open_store
 from campatch.model import Credential, ScanResult, Secret
-from campatch.pipeline import run_scan
-from campatch.report.json import scan_to_json
-from campatch.report.table import print_devices, print_scan
+from campatch.report.table import print_devices
 from campatch.sim.fleet import Fleet
 
 app = typer.Typer(
@@ -79,38 +79,27 @@ def demo_command(
     path = fleet_file or demo_fleet_path()
     with tempfile.TemporaryDirectory(prefix="campatch-demo-") as home:
         os.environ["CAMPATCH_HOME"] = home  # the demo never touches the real inventory
-        result = asyncio.run(_demo(path))
-        if output is OutputFormat.JSON:
-            sys.stdout.write(scan_to_json(result) + "\n")
-            return
-        print_scan(result, stdout)
         store = open_store(None)
         try:
-            print_devices(store.devices(), stdout)
+            result, assessment = asyncio.run(_demo(path, store))
+            show(result, assessment, output)
+            if output is OutputFormat.TABLE:
+                print_devices(store.devices(), stdout)
         finally:
             store.close()
 
 
-async def _demo(path: Path) -> ScanResult:
+async def _demo(path: Path, store: InventoryStore) -> tuple[ScanResult, AuditResult | None]:
     fleet = Fleet.from_file(path)
     vault = open_vault()
     for scope, username, password in _demo_credentials(path):
         vault.add(scope, Credential(username, Secret(password)))
     async with fleet:
-        settings = Settings(port_map=fleet.port_map)
-        stderr.print(
-            f"demo: {len(fleet.devices)} simulated hosts on {', '.join(_subnets(fleet))}",
-            markup=False,
+        subnets = _subnets(fleet)
+        stderr.print(f"demo: {len(fleet.devices)} simulated hosts on {', '.join(subnets)}")
+        return await scan_and_assess(
+            subnets, settings=Settings(port_map=fleet.port_map), credentials=vault, store=store
         )
-        with ProgressBar() as bar:
-            result, covered = await run_scan(
-                _subnets(fleet), settings=settings, credentials=vault, observer=bar
-            )
-    store = open_store(None)
-    try:
-        return store.record_scan(result, [str(a) for a in covered.addresses])
-    finally:
-        store.close()
 
 
 def _subnets(fleet: Fleet) -> list[str]:

@@ -20,6 +20,7 @@ dahua      ``2.800.0000000.25.R, Build Date: 2021-07-19``  major.baseline.specia
 axis       ``10.12.114``, ``9.80.3.8``                  LTS track or "active"
 foscam     ``1.11.1.18``, ``2.x.2.27``                  first two fields
 sony       ``1.86.00``, ``2.7.2``                       major (camera generation)
+dlink      ``1.06.01``, ``1.06.01 Hotfix``              none
 reolink    ``v3.0.0.136_20121102``                      first three fields
 xiongmai   ``V4.02.R11.34500140.10001.130800.0000``     R field, board, OEM, tail
 generic    ``1.2.3``, ``v2.0 build 42``                 none
@@ -46,6 +47,32 @@ Vendor evidence behind the tracks:
   2020); hardware lines run separately (``v3.0.0.x`` and ``v3.1.0.x``).
 - XiongMai strings carry a board id and an OEM code that tie a firmware to hardware;
   only ``major.minor`` and the build field are ordered.
+- D-Link publishes fixes as a hotfix of a release (advisory SAP10180: DCS-2530L
+  "v1.06.01 Hotfix"). A hotfix is a later build of its base release: it sorts after
+  the base and before the next release (``1.06.01 < 1.06.01 Hotfix < 1.06.02``).
+  Otherwise D-Link versions are ordered like generic dotted numbers.
+
+**Line bounds.** Advisories that list one fix per product line ("before
+2.623.00AC004.0.R.200316, 2.800.0000000.6.R.200314 ... (per product line)") get an
+``introduced`` bound naming the line: a leading part of the version that stops inside
+the fields which choose the line, and which is not itself a version of the scheme.
+Only ``introduced`` may be a line bound. It holds for a version on that line (the line
+starts there) and does not hold for a version on another line, so ``in_range`` answers
+False for it; :func:`in_any_range` does not count a range of another line as speaking
+about the version, so a version on a line no range names stays "cannot tell".
+
+=========  =====================================  ==================================
+scheme     line fields (in order)                 example line bound
+=========  =====================================  ==================================
+hikvision  major                                  ``5`` or ``V5`` (= V5.*)
+dahua      major, baseline, special (as text)     ``2.623``, ``2.800.0000000``, ``4``
+sony       major                                  ``1`` (5th gen), ``2`` (6th gen)
+foscam     first, platform                        ``2``
+reolink    first three fields                     ``3.0``
+=========  =====================================  ==================================
+
+Axis (tracks are LTS names), XiongMai (the line is in the tail), D-Link and generic
+(no tracks) have no line bounds: such a bound stays unorderable.
 
 A bound without a build (``V5.4.41``, ``v3.0.0.136``) stands for every build of that
 release in :func:`is_before` and :func:`in_range`; a device whose build is unknown
@@ -73,6 +100,7 @@ __all__ = [
     "in_any_range",
     "in_range",
     "is_before",
+    "is_line_bound",
     "parse_version",
     "scheme_for_vendor",
 ]
@@ -99,6 +127,7 @@ class Scheme(StrEnum):
     SONY = "sony"
     REOLINK = "reolink"
     XIONGMAI = "xiongmai"
+    DLINK = "dlink"
     GENERIC = "generic"
 
 
@@ -138,6 +167,8 @@ class FirmwareVersion:
         build: tie-breaker (a date as ``YYYYMMDD``, ``YYMMDD`` or a build number);
             None sorts before any build.
         text: the canonical spelling; ``parse_version(scheme, str(v)) == v``.
+        hotfix: 1 for a vendor hotfix of ``release`` (D-Link ``1.06.01 Hotfix``),
+            which sorts after the release itself and before the next one; else 0.
     """
 
     scheme: Scheme
@@ -145,6 +176,7 @@ class FirmwareVersion:
     release: tuple[int, ...]
     build: int | None = None
     text: str = field(default="", compare=False)
+    hotfix: int = 0
 
     def __str__(self) -> str:
         return self.text
@@ -153,8 +185,8 @@ class FirmwareVersion:
         """True if both versions share scheme and track, so ``<`` is defined."""
         return self.scheme is other.scheme and self.track == other.track
 
-    def _key(self) -> tuple[tuple[int, ...], int, int]:
-        return (self.release, self.build is not None, self.build or 0)
+    def _key(self) -> tuple[tuple[int, ...], int, bool, int]:
+        return (self.release, self.hotfix, self.build is not None, self.build or 0)
 
     def _checked(self, other: object) -> FirmwareVersion:
         if not isinstance(other, FirmwareVersion) or not self.comparable_with(other):
@@ -190,6 +222,7 @@ _VENDOR_NAMES = (
     ("reolink", Scheme.REOLINK),
     ("xiongmai", Scheme.XIONGMAI),
     ("xm", Scheme.XIONGMAI),
+    ("dlink", Scheme.DLINK),
 )
 
 
@@ -397,6 +430,20 @@ def _parse_generic(text: str, build: str | None) -> Parsed:
     return FirmwareVersion(Scheme.GENERIC, "", _ints(match.group(1).split(".")), built, canonical)
 
 
+_DLINK_HOTFIX = re.compile(r"(.*?\d)[\s_]*hotfix", re.IGNORECASE)
+
+
+def _parse_dlink(text: str, build: str | None) -> Parsed:
+    hotfix = _DLINK_HOTFIX.fullmatch(text)
+    base = _parse_generic(hotfix.group(1) if hotfix else text, build)
+    if not isinstance(base, FirmwareVersion):
+        return Unorderable(text, Scheme.DLINK, "not a D-Link dotted version [Hotfix]")
+    canonical = base.text + (" Hotfix" if hotfix else "")
+    return FirmwareVersion(
+        Scheme.DLINK, "", base.release, base.build, canonical, hotfix=1 if hotfix else 0
+    )
+
+
 _PARSERS: dict[Scheme, Callable[[str, str | None], Parsed]] = {
     Scheme.HIKVISION: _parse_hikvision,
     Scheme.DAHUA: _parse_dahua,
@@ -405,6 +452,7 @@ _PARSERS: dict[Scheme, Callable[[str, str | None], Parsed]] = {
     Scheme.SONY: _parse_sony,
     Scheme.REOLINK: _parse_reolink,
     Scheme.XIONGMAI: _parse_xiongmai,
+    Scheme.DLINK: _parse_dlink,
     Scheme.GENERIC: _parse_generic,
 }
 
@@ -466,12 +514,74 @@ def _against(version: Parsed, bound: Parsed) -> Ordering:
         return Ordering.UNKNOWN
     if version.scheme is not bound.scheme or not _track_matches(bound.track, version.track):
         return Ordering.UNKNOWN
-    by_release = _order(version.release, bound.release)
+    by_release = _order((version.release, version.hotfix), (bound.release, bound.hotfix))
     if by_release is not Ordering.EQUAL or bound.build is None:
         return by_release
     if version.build is None:
         return Ordering.UNKNOWN
     return _order((version.build,), (bound.build,))
+
+
+#: Per scheme, the fields that choose a release line, in the order the version text
+#: writes them: True = compared as a number, False = as text (see "Line bounds").
+_LINE_FIELDS: dict[Scheme, tuple[bool, ...]] = {
+    Scheme.HIKVISION: (True,),
+    Scheme.DAHUA: (True, False, False),
+    Scheme.SONY: (True,),
+    Scheme.FOSCAM: (True, True),
+    Scheme.REOLINK: (True, True, True),
+}
+_LINE_BOUND = re.compile(r"[Vv]?(\d+(?:\.[0-9A-Za-z]+)*)")
+
+Line = tuple[int | str, ...]
+
+
+def _line_key(scheme: Scheme, fields: list[str]) -> Line | None:
+    """Line fields normalised for comparison; None if they do not fit the scheme."""
+    kinds = _LINE_FIELDS.get(scheme, ())
+    if not fields or len(fields) > len(kinds):
+        return None
+    key: list[int | str] = []
+    for text, numeric in zip(fields, kinds, strict=False):
+        if numeric and not text.isdigit():
+            return None
+        key.append(int(text) if numeric else text.upper())
+    return tuple(key)
+
+
+def _line_bound(scheme: Scheme, text: str) -> Line | None:
+    """The line a bound names (``"2.623"`` -> (2, "623") for Dahua); None if it names none.
+
+    A text that parses as a version of the scheme is a version, never a line bound.
+    """
+    match = _LINE_BOUND.fullmatch(text.strip())
+    if not match or isinstance(parse_version(scheme, text), FirmwareVersion):
+        return None
+    return _line_key(scheme, match.group(1).split("."))
+
+
+def _line_of(version: FirmwareVersion) -> Line | None:
+    """The line fields of a parsed version (its track, split as the scheme writes it)."""
+    track = version.track[1:] if version.scheme is Scheme.HIKVISION else version.track
+    width = len(_LINE_FIELDS.get(version.scheme, ()))
+    return _line_key(version.scheme, track.split(".")[:width]) if width else None
+
+
+def is_line_bound(vendor: str | Scheme | None, text: str) -> bool:
+    """True if ``text`` is a line bound in the vendor's scheme (see "Line bounds")."""
+    scheme = vendor if isinstance(vendor, Scheme) else scheme_for_vendor(vendor)
+    return _line_bound(scheme, text) is not None
+
+
+def _start_line(version: Parsed, rng: VersionRange) -> Line | None:
+    """The line ``rng.introduced`` names in ``version``'s scheme, if it is a line bound."""
+    return None if rng.introduced is None else _line_bound(version.scheme, rng.introduced)
+
+
+def _on_line(version: Parsed, line: Line) -> bool | None:
+    """Is ``version`` on ``line``? None if the version cannot be placed on any line."""
+    own = _line_of(version) if isinstance(version, FirmwareVersion) else None
+    return None if own is None else own[: len(line)] == line
 
 
 def _as_bound(version: Parsed, bound: Parsed | str) -> Parsed:
@@ -500,11 +610,16 @@ def in_range(version: Parsed, rng: VersionRange) -> bool | None:
     """True if ``version`` lies in ``rng``, False if it does not, None if unknown.
 
     ``introduced`` and ``last_affected`` are inclusive, ``fixed`` exclusive; bound
-    strings are parsed in the version's scheme. Three-valued AND: one definite
+    strings are parsed in the version's scheme. ``introduced`` may be a line bound
+    (``"2.623"``): False for a version on another line. Three-valued AND: one definite
     "outside" wins over unknowns, otherwise any unknown makes the answer None.
     """
+    if (line := _start_line(version, rng)) is not None:
+        start = _on_line(version, line)
+    else:
+        start = _holds(version, rng.introduced, (Ordering.EQUAL, Ordering.GREATER))
     checks = (
-        _holds(version, rng.introduced, (Ordering.EQUAL, Ordering.GREATER)),
+        start,
         _holds(version, rng.fixed, (Ordering.LESS,)),
         _holds(version, rng.last_affected, (Ordering.LESS, Ordering.EQUAL)),
     )
@@ -518,7 +633,12 @@ def _bounds(rng: VersionRange) -> list[str]:
 
 
 def _applies(version: Parsed, rng: VersionRange) -> bool:
-    """A range speaks about ``version``'s track if it is unbounded or a bound is on it."""
+    """A range speaks about ``version``'s track if it is unbounded or a bound is on it.
+
+    A range starting at a line bound speaks only about versions on that line.
+    """
+    if (line := _start_line(version, rng)) is not None:
+        return _on_line(version, line) is True
     bounds = _bounds(rng)
     return not bounds or any(
         _against(version, _as_bound(version, b)) is not Ordering.UNKNOWN for b in bounds
@@ -526,7 +646,11 @@ def _applies(version: Parsed, rng: VersionRange) -> bool:
 
 
 def _has_unorderable_bound(version: Parsed, rng: VersionRange) -> bool:
-    return any(isinstance(_as_bound(version, b), Unorderable) for b in _bounds(rng))
+    """A bound neither a version nor (as ``introduced``) a line bound of the scheme."""
+    bounds = [b for b in (rng.fixed, rng.last_affected) if b is not None]
+    if rng.introduced is not None and _start_line(version, rng) is None:
+        bounds.append(rng.introduced)
+    return any(isinstance(_as_bound(version, b), Unorderable) for b in bounds)
 
 
 def in_any_range(version: Parsed, ranges: Iterable[VersionRange]) -> bool | None:
