@@ -11,13 +11,17 @@ for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || need="$need $extra"
 done
 [ -z "$need" ] && exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "campatch: please install:$need (no apt-get here)" >&2
-  exit 1
-fi
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-  echo "campatch: please install:$need (needs root)" >&2
-  exit 1
+# Without a way to install, CI fails (its tests need these); elsewhere the tests that
+# need a missing tool skip with the reason.
+cannot() {
+  echo "campatch: please install:$need ($1)" >&2
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  exit 0
+}
+command -v apt-get >/dev/null 2>&1 || cannot "no apt-get here"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"
+else cannot "needs root"
 fi
 echo "campatch: installing$need" >&2
 $SUDO apt-get update -qq
