@@ -18,10 +18,12 @@ from nmap's ``nmap-mac-prefixes`` and therefore *not* shippable verbatim, see
 
 Step ``bundle`` reads ``camera-cves.json``, ``kev-cameras.json``,
 ``default-credentials.csv`` (its nmap rows are left out) and ``mirai-credentials.csv``
-and writes ``advisories.json``, ``credentials.json``, ``apps.json`` and
-``PROVENANCE.md`` into ``src/campatch/knowledge/data/bundle/`` (records in the codec of
-:mod:`campatch.knowledge.interface`, each file headed by the build date and the inputs'
-SHA-256). ``all`` runs both (with ``--out DIR``, the bundle goes to ``DIR/bundle``).
+from the shared data, and the hand-curated ``src/campatch/knowledge/data/viewer-apps.yaml``
+(``--apps FILE`` to use another), and writes ``advisories.json``, ``credentials.json``,
+``apps.json`` and ``PROVENANCE.md`` into ``src/campatch/knowledge/data/bundle/`` (records
+in the codec of :mod:`campatch.knowledge.interface`, each file headed by the build date
+and its inputs' SHA-256). ``all`` runs both (with ``--out DIR``, the bundle goes to
+``DIR/bundle``).
 
 The output is deterministic: rows and records are sorted, JSON keys sorted, brands
 normalised through one table (:data:`BRAND_NAMES`), and the date comes from ``--date``,
@@ -46,18 +48,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from campatch.knowledge.interface import (
     FORMAT,
     FORMAT_VERSION,
     RecordError,
     decode_advisory,
+    decode_app,
     decode_credential,
     encode,
     normalize_vendor,
     record_key,
 )
 from campatch.knowledge.versions import Unorderable, is_line_bound, parse_version
-from campatch.model import Advisory, DefaultCredential
+from campatch.model import Advisory, DefaultCredential, ViewerApp
 
 REPO = Path(__file__).resolve().parents[1]
 INPUT_NAME = "oui-camera-vendors.csv"
@@ -658,6 +663,110 @@ def build_credentials(default_csv: str, mirai_csv: str, built: date) -> list[Def
     return [creds[k] for k in sorted(creds)]
 
 
+# --- viewer apps: the hand-curated viewer-apps.yaml -> apps.json ---------------------
+
+VIEWER_APPS_NAME = "viewer-apps.yaml"
+VIEWER_APPS = OUTPUT_DIR / VIEWER_APPS_NAME
+VIEWER_APPS_FORMAT = "campatch-viewer-apps"
+APP_PLATFORMS = ("android", "ios", "windows", "macos")
+APP_LICENSE = "facts (version numbers and dates) read on the cited page"
+_APP_KEYS = frozenset(
+    {"name", "vendor", "platform", "latest_version", "released", "url", "evidence"}
+)
+_EVIDENCE_KEYS = frozenset({"source", "url", "checked", "note"})
+_NOT_VERIFIED_KEYS = frozenset({"name", "vendor", "platforms"})
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class CuratedApps:
+    """What ``viewer-apps.yaml`` holds: verified apps, and the ones looked for in vain."""
+
+    apps: list[ViewerApp]
+    not_verified: list[tuple[str, str, tuple[str, ...]]]
+
+
+def _text(entry: dict[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    """A string field (a YAML date counts as its ISO form); BuildError when missing."""
+    value = entry.get(key)
+    if isinstance(value, date):
+        value = value.isoformat()
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise BuildError(f"{where}: field {key!r} must be a non-empty string")
+    return value.strip()
+
+
+def _unknown_keys(entry: object, allowed: frozenset[str], where: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise BuildError(f"{where}: expected a mapping")
+    extra = sorted(str(k) for k in set(entry) - allowed)
+    if extra:
+        raise BuildError(f"{where}: unknown field(s) {', '.join(extra)}")
+    return entry
+
+
+def _app_record(entry: object, where: str) -> dict[str, Any]:
+    """One curated entry in the record codec; its evidence becomes the provenance."""
+    item = _unknown_keys(entry, _APP_KEYS, where)
+    evidence = _unknown_keys(item.get("evidence"), _EVIDENCE_KEYS, f"{where}.evidence")
+    platform = _text(item, "platform", where).lower()
+    if platform not in APP_PLATFORMS:
+        raise BuildError(f"{where}: platform {platform!r} is not one of {', '.join(APP_PLATFORMS)}")
+    checked = _text(evidence, "checked", f"{where}.evidence")
+    released = _text(item, "released", where, required=False)
+    for key, value in (("evidence.checked", checked), ("released", released)):
+        if value and not _DATE.fullmatch(value):
+            raise BuildError(f"{where}: {key} {value!r} is not a YYYY-MM-DD date")
+    _text(evidence, "note", f"{where}.evidence")  # the note is for reviewers: required
+    return {
+        "name": _text(item, "name", where), "vendor": _text(item, "vendor", where),
+        "platform": platform, "latest_version": _text(item, "latest_version", where),
+        "released": released, "url": _text(item, "url", where),
+        "provenance": {
+            "source": "curated:" + _text(evidence, "source", f"{where}.evidence"),
+            "url": _text(evidence, "url", f"{where}.evidence"),
+            "retrieved": checked, "license": APP_LICENSE,
+        },
+    }  # fmt: skip
+
+
+def read_viewer_apps(text: str) -> CuratedApps:
+    """The curated viewer apps, validated through the runtime codec, sorted by name, platform.
+
+    Raises:
+        BuildError: not YAML, wrong format, an unknown or missing field, a platform or
+            date that is not one, a record the codec refuses, or one app/platform twice.
+    """
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise BuildError(f"{VIEWER_APPS_NAME}: not valid YAML ({err})") from err
+    doc = _unknown_keys(
+        doc, frozenset({"format", "version", "apps", "not_verified"}), VIEWER_APPS_NAME
+    )
+    if doc.get("format") != VIEWER_APPS_FORMAT or doc.get("version") != 1:
+        raise BuildError(f"{VIEWER_APPS_NAME}: expected format {VIEWER_APPS_FORMAT}, version 1")
+    apps: dict[tuple[str, ...], ViewerApp] = {}
+    for number, entry in enumerate(doc.get("apps") or []):
+        where = f"{VIEWER_APPS_NAME}: apps[{number}]"
+        app: ViewerApp = _decoded(decode_app, _app_record(entry, where), where)
+        if record_key(app) in apps:
+            raise BuildError(f"{where}: {app.name} on {app.platform} is listed twice")
+        apps[record_key(app)] = app
+    missing = []
+    for number, entry in enumerate(doc.get("not_verified") or []):
+        where = f"{VIEWER_APPS_NAME}: not_verified[{number}]"
+        item = _unknown_keys(entry, _NOT_VERIFIED_KEYS, where)
+        platforms = item.get("platforms")
+        if not isinstance(platforms, list) or not platforms:
+            raise BuildError(f"{where}: 'platforms' must be a non-empty list")
+        name = _text(item, "name", where)
+        missing.append((name, _text(item, "vendor", where), tuple(str(p) for p in platforms)))
+    return CuratedApps([apps[k] for k in sorted(apps)], missing)
+
+
 def bundle_file(kind: str, records: Sequence[object], inputs: dict[str, str], built: date) -> str:
     """One shipped bundle file: header (format, build date, input hashes) + records."""
     doc = {
@@ -682,7 +791,9 @@ def read_bundle_inputs(shared: Path) -> dict[str, bytes]:
     return out
 
 
-def build_bundle(shared: Path, out_dir: Path, built: date) -> dict[str, int]:
+def build_bundle(
+    shared: Path, out_dir: Path, built: date, apps_file: Path = VIEWER_APPS
+) -> dict[str, int]:
     """Write ``advisories.json``, ``credentials.json``, ``apps.json`` and ``PROVENANCE.md``.
 
     Raises:
@@ -690,6 +801,12 @@ def build_bundle(shared: Path, out_dir: Path, built: date) -> dict[str, int]:
     """
     raw = read_bundle_inputs(shared)
     inputs = {n: hashlib.sha256(b).hexdigest() for n, b in sorted(raw.items())}
+    try:
+        apps_raw = apps_file.read_bytes()
+    except OSError as err:
+        raise BuildError(f"cannot read {apps_file}: {err.strerror}") from err
+    curated = read_viewer_apps(apps_raw.decode("utf-8-sig"))
+    apps_inputs = {VIEWER_APPS_NAME: hashlib.sha256(apps_raw).hexdigest()}
     try:
         cves, kev = (json.loads(raw[n]) for n in BUNDLE_INPUTS[:2])
         advisories = build_advisories(cves, kev, built)
@@ -700,13 +817,15 @@ def build_bundle(shared: Path, out_dir: Path, built: date) -> dict[str, int]:
     files = {
         "advisories.json": bundle_file("advisories", advisories, inputs, built),
         "credentials.json": bundle_file("credentials", creds, inputs, built),
-        "apps.json": bundle_file("apps", [], inputs, built),
-        PROVENANCE_NAME: render_bundle_provenance(advisories, creds, inputs, built),
+        "apps.json": bundle_file("apps", curated.apps, apps_inputs, built),
+        PROVENANCE_NAME: render_bundle_provenance(
+            advisories, creds, curated, {**inputs, **apps_inputs}, built
+        ),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, body in files.items():
         (out_dir / name).write_text(body, encoding="utf-8", newline="")
-    return {"advisories": len(advisories), "credentials": len(creds), "apps": 0}
+    return {"advisories": len(advisories), "credentials": len(creds), "apps": len(curated.apps)}
 
 
 #: Why a vendor's fixed-version suffixes are left unordered (PROVENANCE.md).
@@ -735,9 +854,27 @@ def _unorderable_fixes(advisories: Sequence[Advisory]) -> str:
     return "\n" + "\n".join(lines) if lines else " none."
 
 
+def _apps_section(curated: CuratedApps) -> str:
+    """Markdown lines: each verified app with its evidence, then the ones not verified."""
+    lines = [
+        f"  - {a.name} ({a.vendor}) {a.platform} {a.latest_version}"
+        + (f", released {a.released}" if a.released else "")
+        + f": {a.provenance.url} (checked {a.provenance.retrieved})"
+        for a in curated.apps
+    ]
+    missing = [f"{name} ({', '.join(p)})" for name, _, p in curated.not_verified]
+    return "\n".join(lines) + (
+        "\n- **Not verified** (no citable page naming the latest version was found, so no"
+        f" record): {'; '.join(missing)}."
+        if missing
+        else ""
+    )
+
+
 def render_bundle_provenance(
     advisories: Sequence[Advisory],
     creds: Sequence[DefaultCredential],
+    curated: CuratedApps,
     inputs: dict[str, str],
     built: date,
 ) -> str:
@@ -794,10 +931,14 @@ Every record also carries its own `provenance` (source, URL, licence).
 - The cameradar RTSP lists are not shipped: they are independent username and password
   lists for brute forcing, not default pairs (SAFETY D-04).
 
-## apps.json (0 viewer apps)
+## apps.json ({len(curated.apps)} viewer apps)
 
-No viewer-app data has been verified yet; the catalog ships empty rather than with
-guessed versions.
+- **Facts:** hand-curated in `{VIEWER_APPS_NAME}` (beside this folder): each record's
+  latest version (and release date, where the page states one) was read on the page in
+  its `provenance.url` on the date in `provenance.retrieved`. Those pages are stored
+  copies (package-manager manifests) and may be older than that date, so a version is
+  the latest *known*: campatch says "or later". No version is guessed:
+{_apps_section(curated)}
 
 ## Build
 
@@ -816,6 +957,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, help="output folder (default: the package data)")
     parser.add_argument("--date", help="build date YYYY-MM-DD (default: SOURCE_DATE_EPOCH/today)")
+    parser.add_argument(
+        "--apps",
+        type=Path,
+        default=VIEWER_APPS,
+        help=f"curated viewer apps (default: {VIEWER_APPS_NAME})",
+    )
     args = parser.parse_args(argv)
     try:
         built = build_date(args.date)
@@ -826,7 +973,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.step in ("bundle", "all"):
             out = args.out / "bundle" if args.out and args.step == "all" else args.out
-            counts = build_bundle(args.shared, out or BUNDLE_DIR, built)
+            counts = build_bundle(args.shared, out or BUNDLE_DIR, built, args.apps)
             sys.stdout.write(f"wrote bundle {counts} to {out or BUNDLE_DIR}\n")
     except BuildError as err:
         sys.stderr.write(f"build_knowledge: {err}\n")

@@ -18,6 +18,8 @@ from campatch.audit.auditor import AuditResult, audit, devices_from_inventory, n
 from campatch.audit.interface import AuditContext, DeviceFacts
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import ExitCode, OutputFormat, stdout
+from campatch.cli.apps import app_labels
+from campatch.inventory.apps import open_owner_apps
 from campatch.knowledge.store import KnowledgeStore
 from campatch.model import ScanResult, Severity
 from campatch.report.findings import label_of, print_findings
@@ -58,14 +60,16 @@ def audit_command(
 ) -> None:
     """Assess the devices in the inventory (from earlier scans; contacts no device)."""
     knowledge = KnowledgeStore().load()
+    owner_apps = open_owner_apps().installed()
     store = inventory(db)
     try:
         devices = devices_from_inventory(store)
     finally:
         store.close()
-    result = audit(devices, AuditContext(knowledge=knowledge, now=now_utc()))
+    ctx = AuditContext(knowledge=knowledge, owner_apps=owner_apps, now=now_utc())
+    result = audit(devices, ctx)
     if output is OutputFormat.JSON:
         sys.stdout.write(scan_to_json(_view(devices), result, kind="campatch-audit") + "\n")
     else:
-        print_findings(result, stdout, labels(devices))
+        print_findings(result, stdout, labels(devices) | app_labels(owner_apps))
     raise typer.Exit(exit_code(result, fail_on))

@@ -25,6 +25,7 @@ from campatch.audit.auditor import AuditResult, audit, devices_from_inventory, n
 from campatch.audit.interface import AuditContext
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import fatal
+from campatch.inventory.apps import open_owner_apps
 from campatch.knowledge.index import KnowledgeBase
 from campatch.knowledge.store import KnowledgeStore
 from campatch.report.csv import to_csv, to_devices_csv
@@ -93,7 +94,8 @@ def _gather(db: str | None, include_gone: bool) -> _Inputs:
         facts = devices_from_inventory(store)
     finally:
         store.close()
-    result = audit(facts, AuditContext(knowledge=knowledge, now=now_utc()))
+    owner_apps = open_owner_apps().installed()
+    result = audit(facts, AuditContext(knowledge=knowledge, owner_apps=owner_apps, now=now_utc()))
     return _Inputs(devices, result, knowledge, datetime.now(UTC))
 
 

@@ -14,9 +14,11 @@ from campatch.audit.probes.ledger import MemoryLedger
 from campatch.audit.probes.security import ProbeOptions
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import ExitCode, OutputFormat, ProgressBar, stdout
+from campatch.cli.apps import app_labels
 from campatch.cli.audit import exit_code, labels
 from campatch.config import Limits, PortMap, Settings
 from campatch.drivers.identify import CredentialLookup, NoCredentials
+from campatch.inventory.apps import open_owner_apps
 from campatch.inventory.credentials import open_vault
 from campatch.inventory.interface import InventoryStore
 from campatch.knowledge.store import KnowledgeStore
@@ -152,7 +154,11 @@ async def scan_and_assess(
         )  # fmt: skip
     if store is not None:
         result = store.record_scan(result, [str(a) for a in scope.addresses])
-    assessment = assess_scan(result, knowledge, store) if knowledge is not None else None
+    assessment = (
+        assess_scan(result, knowledge, store, owner_apps=open_owner_apps().installed())
+        if knowledge is not None
+        else None
+    )
     return result, assessment
 
 
@@ -163,4 +169,5 @@ def show(result: ScanResult, assessment: AuditResult | None, output: OutputForma
         return
     print_scan(result, stdout)
     if assessment is not None:
-        print_findings(assessment, stdout, labels(devices_from_scan(result)))
+        apps = app_labels(open_owner_apps().installed())
+        print_findings(assessment, stdout, labels(devices_from_scan(result)) | apps)

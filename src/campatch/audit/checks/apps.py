@@ -2,7 +2,8 @@
 
 The owner declares the apps they use (``AuditContext.owner_apps``: (name, platform) ->
 installed version). An app older than the catalog's latest release for that platform
-is a medium finding naming the latest version and where to get it; a version campatch
+is a medium finding naming the latest version and where to get it (the catalog's version is
+the latest *known* as of its source's date, hence "or later"); a version campatch
 cannot order is a POSSIBLE finding; an app the catalog does not know gives nothing.
 """
 
@@ -61,7 +62,9 @@ class ViewerAppOutdated:
             evidence=f"installed {installed}; latest {app.latest_version}"
             + (f" released {app.released}" if app.released else "")
             + f" (source {app.provenance.source})",
-            remediation=f"Update {app.name} on {app.platform} to {app.latest_version} from {where}.",
+            remediation=f"Update {app.name} on {app.platform} to {app.latest_version} or later"
+            + (f" (latest known as of {app.provenance.retrieved})" if app.provenance.retrieved else "")
+            + f" from {where}.",
             confirm_by=f"check the version of {app.name} in its About screen" if unsure else "",
         )  # fmt: skip
 
