@@ -13,6 +13,10 @@ Messages are one lowercase clause naming the subject; they never contain a passw
     │   ├── AuthError               the device refused our credentials
     │   └── LockoutError            the device signals a (possible) lockout: stop trying
     ├── KnowledgeSourceError        a feed or bundled knowledge file is unusable
+    ├── FirmwareError               a firmware image cannot be fetched, stored or used
+    │   ├── FirmwareIntegrityError  its hash, size or origin is not what was expected
+    │   ├── FirmwareTooLarge        it (or an archive's content) exceeds its byte cap
+    │   └── UnsafeArchiveError      a vendor bundle holds traversal, links, devices, bombs
     ├── InventoryError              the inventory database is unreachable or broken
     ├── CredentialStoreError        the credential vault cannot be opened or is damaged
     └── ReportError                 a report cannot be produced (e.g. invalid CycloneDX)
@@ -73,6 +77,31 @@ class LockoutError(AuthError):
 
 class KnowledgeSourceError(CampatchError):
     """A knowledge source (bundled file or feed) cannot be used."""
+
+
+class FirmwareError(CampatchError):
+    """A firmware image cannot be fetched, stored, unpacked or used.
+
+    Attributes:
+        image: what the error is about (a file name, URL or SHA-256), "" if nothing.
+    """
+
+    def __init__(self, message: str, *, image: str = "") -> None:
+        super().__init__(message)
+        self.image = image
+
+
+class FirmwareIntegrityError(FirmwareError):
+    """The image's hash or size differs from what the catalog or the store recorded."""
+
+
+class FirmwareTooLarge(FirmwareError):  # no "Error" suffix: the name STYLE C9 gives it
+    """An image, a download or an archive's content exceeds its byte cap (SAFETY F-05)."""
+
+
+class UnsafeArchiveError(FirmwareError):
+    """A vendor bundle holds traversal, escaping links, device nodes, duplicates or a
+    bomb (SAFETY I-06); nothing was extracted."""
 
 
 class InventoryError(CampatchError):

@@ -16,6 +16,11 @@ Per request, :class:`FeedClient` enforces:
   with one readable line.
 
 Time is injectable (``clock``, ``sleep``, ``rng``) so tests never really wait.
+
+:meth:`FeedClient.fetch` is the shared core: the retry loop, deadlines and status
+handling with a caller-supplied body handler and per-attempt headers. Firmware
+downloads (:mod:`campatch.patch.fetch`) stream through it to a file and resume with
+``Range``; :meth:`FeedClient.get_bytes` reads a capped body into memory.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import httpx
 
 from campatch.errors import KnowledgeSourceError
 
-__all__ = ["FeedClient", "FeedLimits", "RetryableStatus"]
+__all__ = ["FeedClient", "FeedLimits", "HeadersArg", "ResponseHandler", "RetryableStatus"]
 
 _USER_AGENT = "campatch/0.1 (+knowledge sync)"
 #: Statuses worth another attempt: rate-limit refusal and server-side trouble.
@@ -41,6 +47,12 @@ RetryableStatus = frozenset({429, 500, 502, 503, 504})
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+_T = TypeVar("_T")
+#: Consumes the body of one accepted reply (called once per attempt that gets one).
+ResponseHandler = Callable[[httpx.Response], Awaitable[_T]]
+#: Request headers, fixed or computed afresh for every attempt (e.g. ``Range``).
+HeadersArg = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
+_OK = frozenset({200})
 
 
 @dataclass(frozen=True)
@@ -171,10 +183,46 @@ class FeedClient:
         Returns:
             The body of the first 200 reply.
         """
+        cap = self.limits.max_body_bytes
+
+        async def read(response: httpx.Response) -> bytes:
+            return await _read_capped(response, url, cap)
+
+        return await self.fetch(url, read, params=params, headers=headers)
+
+    async def fetch(
+        self,
+        url: str,
+        handle: ResponseHandler[_T],
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: HeadersArg = None,
+        accept: frozenset[int] = _OK,
+    ) -> _T:
+        """GET ``url`` with retries; ``handle`` consumes the body of an accepted reply.
+
+        A transport failure while ``handle`` streams the body (a dropped connection) is
+        retried like any other; ``headers`` given as a callable is asked again for each
+        attempt, so a handler that kept what it received can ask for the rest.
+        Exceptions ``handle`` raises itself end the request unchanged.
+
+        Args:
+            url: the address.
+            handle: reads the reply body (it must bound what it reads).
+            params: query parameters.
+            headers: extra request headers, or a callable returning them per attempt.
+            accept: statuses handed to ``handle``; others retry or fail.
+
+        Raises:
+            KnowledgeSourceError: transport failure after retries, or a refusing status.
+
+        Returns:
+            What ``handle`` returned for the first accepted reply.
+        """
         started = self._clock()
         for attempt in range(1, self.limits.max_attempts + 1):
             try:
-                return await self._attempt(url, params, headers)
+                return await self._attempt(url, handle, params, headers, accept)
             except _Retry as retry:
                 if attempt == self.limits.max_attempts:
                     raise KnowledgeSourceError(
@@ -206,11 +254,16 @@ class FeedClient:
         return step * (0.5 + self._rng() / 2)
 
     async def _attempt(
-        self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None
-    ) -> bytes:
+        self,
+        url: str,
+        handle: ResponseHandler[_T],
+        params: Mapping[str, str] | None,
+        headers: HeadersArg,
+        accept: frozenset[int],
+    ) -> _T:
         try:
             async with asyncio.timeout(self.limits.attempt_deadline_s):
-                return await self._exchange(url, params, headers)
+                return await self._exchange(url, handle, params, headers, accept)
         except TimeoutError as err:
             raise _Retry(f"no complete reply within {self.limits.attempt_deadline_s:g} s") from err
         except httpx.TransportError as err:  # connect, read, protocol (truncated body)
@@ -219,24 +272,31 @@ class FeedClient:
             raise KnowledgeSourceError(f"{_name(url)}: {_first_line(err)}") from err
 
     async def _exchange(
-        self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None
-    ) -> bytes:
-        request = self._client.build_request("GET", url, params=params, headers=headers)
+        self,
+        url: str,
+        handle: ResponseHandler[_T],
+        params: Mapping[str, str] | None,
+        headers: HeadersArg,
+        accept: frozenset[int],
+    ) -> _T:
+        fixed = headers() if callable(headers) else headers
+        request = self._client.build_request("GET", url, params=params, headers=fixed)
         response = await self._client.send(request, stream=True)
         try:
-            _check_status(response, url)
-            return await _read_capped(response, url, self.limits.max_body_bytes)
+            _check_status(response, url, accept)
+            return await handle(response)
         finally:
             await response.aclose()
 
 
-def _check_status(response: httpx.Response, url: str) -> None:
+def _check_status(response: httpx.Response, url: str, accept: frozenset[int] = _OK) -> None:
     status = response.status_code
-    if status == 200:
+    if status in accept:
         return
     if status in RetryableStatus:
         raise _Retry(f"HTTP {status}", _retry_after(response.headers.get("Retry-After", "")))
-    raise KnowledgeSourceError(f"{_name(url)}: HTTP {status}, expected 200")
+    wanted = " or ".join(str(s) for s in sorted(accept))
+    raise KnowledgeSourceError(f"{_name(url)}: HTTP {status}, expected {wanted}")
 
 
 def _retry_after(value: str) -> float | None:
