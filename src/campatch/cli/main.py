@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from campatch import __version__
-from campatch.cli import apps, audit, creds, devices, feed, report, scan, sim
+from campatch.cli import apps, audit, creds, devices, feed, firmware, patch, report, scan, sim
 from campatch.cli._output import ExitCode, Fatal, stderr
 from campatch.errors import CampatchError
 
@@ -29,9 +29,11 @@ app.command("scan")(scan.scan_command)
 app.command("devices")(devices.devices_command)
 app.command("audit")(audit.audit_command)
 app.command("report")(report.report_command)
+app.command("patch")(patch.patch_command)
 app.add_typer(creds.app, name="creds")
 app.add_typer(apps.app, name="apps")
 app.add_typer(feed.app, name="feed")
+app.add_typer(firmware.app, name="firmware")
 app.add_typer(sim.app, name="sim")
 
 
