@@ -6,11 +6,11 @@ import copy
 from collections.abc import AsyncIterator
 
 import pytest
-from feedsim import FeedSim, load_kev_catalog
 
 from campatch.errors import KnowledgeSourceError
 from campatch.knowledge.feeds_http import FeedClient, FeedLimits
 from campatch.knowledge.kev import fetch_catalog, parse_catalog
+from feedsim import FeedSim, load_kev_catalog
 
 
 class FakeTime:

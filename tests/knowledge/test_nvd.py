@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from feedsim import FeedSim, load_nvd_records
 
 from campatch.errors import KnowledgeSourceError
 from campatch.knowledge.feeds_http import FeedClient
@@ -23,6 +22,7 @@ from campatch.knowledge.nvd import (
     split_windows,
 )
 from campatch.model import VersionRange
+from feedsim import FeedSim, load_nvd_records
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 HIKVISION = NvdQuery(virtual_match="cpe:2.3:o:hikvision:*:*:*:*:*:*:*:*:*")

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feedsim import FeedSim
 
 from campatch.knowledge.feeds_http import FeedClient, FeedLimits
 from campatch.knowledge.interface import KnowledgeLimits
@@ -15,6 +14,7 @@ from campatch.knowledge.nvd import NvdQuery, SlidingWindowLimiter
 from campatch.knowledge.store import KnowledgeStore
 from campatch.knowledge.sync import SyncReport, sync
 from campatch.model import Advisory
+from feedsim import FeedSim
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 FILTERS = [
