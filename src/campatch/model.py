@@ -486,7 +486,7 @@ class KevEntry:
     required_action: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Advisory:
     """A known vulnerability and the devices it affects.
 
@@ -565,7 +565,7 @@ class FirmwareRelease:
     breaking: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DefaultCredential:
     """A factory or botnet-list credential for a vendor's devices.
 
@@ -582,7 +582,7 @@ class DefaultCredential:
     mirai: bool = False  # on the Mirai scanner's list
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ViewerApp:
     """The latest known release of a phone or PC viewer app on one platform."""
 
@@ -605,7 +605,7 @@ class Certainty(StrEnum):
     POSSIBLE = "possible"  # identity incomplete: it may apply; ``confirm_by`` says how to know
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing wrong with one device, and the one thing to do about it.
 

@@ -19,6 +19,7 @@ whatever the number of advisories.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,18 @@ from campatch.knowledge.interface import (
 )
 from campatch.model import Advisory, DefaultCredential, FirmwareRelease, ViewerApp
 
-__all__ = ["KnowledgeBase", "ModelIndex"]
+__all__ = ["KnowledgeBase", "ModelIndex", "model_key", "pattern_keys"]
+
+#: :func:`~campatch.knowledge.interface.normalize_model`, memoised (inputs and result
+#: are strings; the audit asks for the same few thousand models and patterns again and
+#: again).
+model_key = functools.lru_cache(maxsize=65536)(normalize_model)
+
+
+@functools.lru_cache(maxsize=65536)
+def pattern_keys(vendor: str, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The model keys of a product line's names and patterns, normalised once."""
+    return tuple(model_key(vendor, p) for p in patterns)
 
 
 @dataclass
@@ -130,7 +142,7 @@ class KnowledgeBase:
         index = self._advisory_index.get(vendor_key(vendor))
         if index is None:
             return []
-        numbers = index.find(normalize_model(vendor, model))
+        numbers = index.find(model_key(vendor, model))
         return [self.advisories[n] for n in sorted(numbers)]
 
     def releases_for(
@@ -141,7 +153,7 @@ class KnowledgeBase:
         index = self._release_index.get(vendor_key(vendor))
         if index is None:
             return []
-        found = (self.releases[n] for n in sorted(index.find(normalize_model(vendor, model))))
+        found = (self.releases[n] for n in sorted(index.find(model_key(vendor, model))))
         return [r for r in found if _fits(r.hardware, hardware) and _fits(r.region, region)]
 
     def credentials_for(self, vendor: str, service: str | None = None) -> list[DefaultCredential]:
@@ -165,7 +177,7 @@ class KnowledgeBase:
 def _index(entries: Iterable[tuple[str, str, int]]) -> dict[str, ModelIndex]:
     out: dict[str, ModelIndex] = {}
     for vendor, model, number in entries:
-        key = normalize_model(vendor, model) if model else ""
+        key = model_key(vendor, model) if model else ""
         out.setdefault(vendor_key(vendor), ModelIndex()).add(key, number)
     return out
 

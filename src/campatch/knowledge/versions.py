@@ -81,6 +81,7 @@ cannot be placed against a bound that names one.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -457,6 +458,7 @@ _PARSERS: dict[Scheme, Callable[[str, str | None], Parsed]] = {
 }
 
 
+@functools.lru_cache(maxsize=65536, typed=True)
 def parse_version(vendor: str | Scheme | None, text: str, build: str | None = None) -> Parsed:
     """Parse a vendor's version string (and a build kept apart, as the inventory does).
 
@@ -468,7 +470,8 @@ def parse_version(vendor: str | Scheme | None, text: str, build: str | None = No
 
     Returns:
         A :class:`FirmwareVersion`, or an :class:`Unorderable` saying why not. Never
-        raises for any input.
+        raises for any input. Results are immutable and memoised (bounded LRU; typed,
+        so ``Scheme.DLINK`` and the vendor name ``"dlink"`` are cached apart).
     """
     scheme = vendor if isinstance(vendor, Scheme) else scheme_for_vendor(vendor)
     cleaned = " ".join(text.split())
@@ -500,6 +503,7 @@ def compare(a: Parsed, b: Parsed) -> Ordering:
     return _order(a._key(), b._key())
 
 
+@functools.lru_cache(maxsize=65536)
 def _track_matches(bound: str, track: str) -> bool:
     """Equal tracks, or a Foscam-style bound whose ``x`` fields match anything."""
     pattern, actual = bound.split("."), track.split(".")
@@ -549,6 +553,7 @@ def _line_key(scheme: Scheme, fields: list[str]) -> Line | None:
     return tuple(key)
 
 
+@functools.lru_cache(maxsize=65536)
 def _line_bound(scheme: Scheme, text: str) -> Line | None:
     """The line a bound names (``"2.623"`` -> (2, "623") for Dahua); None if it names none.
 
@@ -560,6 +565,7 @@ def _line_bound(scheme: Scheme, text: str) -> Line | None:
     return _line_key(scheme, match.group(1).split("."))
 
 
+@functools.lru_cache(maxsize=65536)
 def _line_of(version: FirmwareVersion) -> Line | None:
     """The line fields of a parsed version (its track, split as the scheme writes it)."""
     track = version.track[1:] if version.scheme is Scheme.HIKVISION else version.track

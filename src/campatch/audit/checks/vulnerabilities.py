@@ -24,14 +24,15 @@ first fixed version, else it says no fix is known.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from campatch.audit.checks._common import Device, finding
 from campatch.audit.interface import AuditContext, DeviceFacts
-from campatch.knowledge.index import KnowledgeBase
-from campatch.knowledge.interface import normalize_model, vendor_key, versions_known
+from campatch.knowledge.index import KnowledgeBase, model_key, pattern_keys
+from campatch.knowledge.interface import vendor_key, versions_known
 from campatch.knowledge.versions import (
     FirmwareVersion,
     Ordering,
@@ -53,6 +54,14 @@ from campatch.model import (
 
 __all__ = ["CHECKS", "KnownVulnerability", "describe_range", "matching_products"]
 
+#: Stands in for the device address while a verdict is computed once per identity; each
+#: device's finding gets its own address in its place (see :meth:`KnownVulnerability.run`).
+_ADDRESS = "\x00address\x00"
+
+#: (vendor, model, hardware, firmware, build): all the check's verdicts depend on, with
+#: the knowledge base.
+Identity = tuple[str | None, str | None, str | None, str | None, str | None]
+
 NO_FIX = "isolate the device from the internet (no port forwards, no P2P cloud) or replace it"
 
 
@@ -73,8 +82,8 @@ def _model_matches(vendor: str, model: str | None, patterns: Sequence[str]) -> b
         return True
     if not model:
         return False
-    key = normalize_model(vendor, model)
-    return any(fnmatchcase(key, normalize_model(vendor, p)) for p in patterns)
+    key = model_key(vendor, model)
+    return any(fnmatchcase(key, p) for p in pattern_keys(vendor, tuple(patterns)))
 
 
 def _hardware_excludes(product: AffectedProduct, hardware: str | None) -> bool:
@@ -271,7 +280,14 @@ def _assess(
 
 
 class KnownVulnerability:
-    """Advisories (CVE, CISA KEV) that apply to the device's firmware."""
+    """Advisories (CVE, CISA KEV) that apply to the device's firmware.
+
+    The findings depend only on the device's identity (vendor, model, hardware,
+    firmware, build) and the knowledge base, so they are worked out once per identity
+    for one :class:`AuditContext` and copied for each device with its own key and
+    address. The memo lives as long as that context object and is dropped when the
+    check sees another one (or the context is garbage-collected).
+    """
 
     id: str = "known-vulnerability"
     title: str = "firmware with known vulnerabilities (CVE, CISA KEV)"
@@ -284,15 +300,64 @@ class KnownVulnerability:
         "8259A update",
     )
 
+    def __init__(self) -> None:
+        self._ctx: weakref.ref[AuditContext] | None = None
+        self._memo: dict[Identity, tuple[Finding, ...]] = {}
+
     def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
         """One finding per advisory the device is (possibly) affected by."""
         dev = Device.of(device)
         if not dev.vendor:
             return
-        for advisory in ctx.knowledge.advisories_for(dev.vendor, dev.model or ""):
-            found = _assess(advisory, dev, ctx, self)
+        memo = self._memo_for(ctx)
+        identity: Identity = (dev.vendor, dev.model, dev.hardware, dev.firmware, dev.build)
+        found = memo.get(identity)
+        if found is None:
+            found = memo[identity] = tuple(self._assess_identity(dev, ctx))
+        for template in found:
+            yield _for_device(template, dev)
+
+    def _assess_identity(self, dev: Device, ctx: AuditContext) -> Iterator[Finding]:
+        stand_in = replace(dev, key="", address=_ADDRESS)
+        for advisory in ctx.knowledge.advisories_for(dev.vendor or "", dev.model or ""):
+            found = _assess(advisory, stand_in, ctx, self)
             if found is not None:
                 yield found
+
+    def _memo_for(self, ctx: AuditContext) -> dict[Identity, tuple[Finding, ...]]:
+        """The memo for ``ctx``: a fresh one whenever the context object changes."""
+        if self._ctx is None or self._ctx() is not ctx:
+            memo: dict[Identity, tuple[Finding, ...]] = {}
+            try:
+                self._ctx = weakref.ref(ctx, lambda _ref, m=memo: m.clear())  # type: ignore[misc]
+            except TypeError:  # a context that takes no weak reference: no memo
+                self._ctx = None
+                return memo
+            self._memo = memo
+        return self._memo
+
+
+def _for_device(template: Finding, dev: Device) -> Finding:
+    """``template`` (worked out with the stand-in address) for one device."""
+
+    def place(text: str) -> str:
+        return text.replace(_ADDRESS, dev.address) if _ADDRESS in text else text
+
+    return Finding(
+        check=template.check,
+        severity=template.severity,
+        device_key=dev.key,
+        address=dev.address,
+        title=place(template.title),
+        evidence=place(template.evidence),
+        remediation=place(template.remediation),
+        certainty=template.certainty,
+        confirm_by=place(template.confirm_by),
+        advisory=template.advisory,
+        kev=template.kev,
+        references=template.references,
+        provisions=template.provisions,
+    )
 
 
 CHECKS = (KnownVulnerability(),)
