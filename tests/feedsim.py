@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, serve_http
+from support import require_service
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -55,9 +56,16 @@ CPE_VENDOR = {
 # --- shared/data -> service JSON ----------------------------------------------------------
 
 
+def shared_json(name: str) -> Any:
+    """A file of ``shared/data`` (beside the checkout, as in CI): fail in CI, skip elsewhere."""
+    path = SHARED / name
+    require_service(path.is_file(), f"shared data file {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def load_kev_catalog() -> dict[str, Any]:
     """The KEV snapshot's entries as a catalog document."""
-    data = json.loads((SHARED / "kev-cameras.json").read_text(encoding="utf-8"))
+    data = shared_json("kev-cameras.json")
     entries = data["vulnerabilities"]
     return {
         "title": "CISA Catalog of Known Exploited Vulnerabilities",
@@ -70,7 +78,7 @@ def load_kev_catalog() -> dict[str, Any]:
 
 def load_nvd_records() -> list[dict[str, Any]]:
     """Every curated CVE as an NVD ``vulnerabilities[]`` item, oldest modification first."""
-    curated = json.loads((SHARED / "camera-cves.json").read_text(encoding="utf-8"))
+    curated = shared_json("camera-cves.json")
     kev = _kev_by_id()
     return [
         {"cve": _nvd_cve(entry, kev.get(entry["cve_id"], {}), BASE + i * STEP)}
@@ -79,7 +87,7 @@ def load_nvd_records() -> list[dict[str, Any]]:
 
 
 def _kev_by_id() -> dict[str, dict[str, str]]:
-    data = json.loads((SHARED / "kev-cameras.json").read_text(encoding="utf-8"))
+    data = shared_json("kev-cameras.json")
     found = {
         e["cveID"]: {
             "cisaExploitAdd": e["dateAdded"],
