@@ -8,7 +8,6 @@ reachable server the PostgreSQL cases skip, except under ``CI``, where they fail
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +19,12 @@ import pytest
 from keyring.backends import fail
 
 from campatch.inventory import SqlInventoryStore, open_store
+from support import require_service
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_DATABASE = "test"
 PG_USERS = ("postgres", "root")
-
-
-def require_service(available: bool, what: str) -> None:
-    """Fail under CI, skip elsewhere, when a real service the test needs is missing."""
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI but is not reachable")
-    pytest.skip(f"{what} is not reachable on this machine")
 
 
 def _pg_connect(user: str) -> psycopg.Connection[tuple[object, ...]]:

@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pytest
 
+from support import require_service
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "build_knowledge.py"
 SHIPPED = REPO / "src" / "campatch" / "knowledge" / "data"
@@ -159,8 +161,7 @@ def test_shipped_table_has_only_our_columns_and_one_name_per_vendor() -> None:
 
 
 def test_shipped_table_matches_a_fresh_build_from_shared_data(tmp_path: Path) -> None:
-    if not (SHARED / NAME).is_file():
-        pytest.skip(f"shared research data not found at {SHARED}")
+    require_service((SHARED / NAME).is_file(), f"shared research data at {SHARED}")
     done = run_build(SHARED, tmp_path, "--date", shipped_date())
     assert done.returncode == 0, done.stderr
     for name in (NAME, "PROVENANCE.md"):
