@@ -100,13 +100,17 @@ async def test_no_multicast_in_scope_means_no_listening() -> None:
 
 
 def test_listens_only_on_links_that_hold_scope_addresses() -> None:
+    # Pure: fake adapters (documentation addresses, RFC 5737); nothing is sent.
     adapters = [
         ifaddr.Adapter("lo", "lo", [ifaddr.IP("127.0.0.1", 8, "lo")]),
-        ifaddr.Adapter("eth0", "eth0", [ifaddr.IP("10.1.2.3", 24, "eth0")]),
+        ifaddr.Adapter("eth0", "eth0", [ifaddr.IP("198.51.100.3", 24, "eth0")]),
         ifaddr.Adapter("eth1", "eth1", [ifaddr.IP(("fd00::2", 0, 0), 64, "eth1")]),
     ]
-    assert local_links(Scope.of(["10.1.2.77", "127.5.0.1"]), adapters) == ["10.1.2.3", "127.0.0.1"]
-    assert local_links(Scope.of(["10.1.3.77", "fd00::5"]), adapters) == []
+    assert local_links(Scope.of(["198.51.100.77", "127.5.0.1"]), adapters) == [
+        "127.0.0.1",
+        "198.51.100.3",
+    ]
+    assert local_links(Scope.of(["198.51.101.77", "fd00::5"]), adapters) == []
 
 
 def test_axis_instance_name_and_txt() -> None:

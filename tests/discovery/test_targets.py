@@ -90,13 +90,13 @@ def test_missing_file_and_nested_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("target", "reason"),
     [
-        ("10.0.0.300/24", r"bad target '10.0.0.300/24': .*300"),
+        ("127.0.0.300/24", r"bad target '127.0.0.300/24': .*300"),
         ("127.0.0.1/33", r"bad target '127.0.0.1/33': .*33"),
         ("127.0.0.1/x", r"bad target '127.0.0.1/x': prefix length 'x' is not a number"),
         ("127.0.0.20-127.0.0.1", r"range end 127.0.0.1 is before its start 127.0.0.20"),
         ("127.0.0.1-300", r"range end octet 300 is over 255"),
         ("127.0.0.1-::5", r"mixes IPv4 and IPv6"),
-        ("10.0.0.300", r"bad target '10.0.0.300': .*300"),
+        ("127.0.0.300", r"bad target '127.0.0.300': .*300"),
         ("224.0.0.251", r"multicast address, not a host"),
         ("0.0.0.0", r"unspecified address"),  # noqa: S104 - a target string, nothing binds
         ("cam$1", r"bad target 'cam\$1'"),
@@ -110,8 +110,8 @@ def test_bad_targets_name_the_item(target: str, reason: str) -> None:
 
 
 def test_too_many_addresses_suggests_a_narrower_range() -> None:
-    with pytest.raises(UsageError, match=r"too many addresses: '10.0.0.0/8'.*narrower range"):
-        parse_targets(["10.0.0.0/8"])
+    with pytest.raises(UsageError, match=r"too many addresses: '127.0.0.0/8'.*narrower range"):
+        parse_targets(["127.0.0.0/8"])
     with pytest.raises(UsageError, match="over the limit of 10"):
         parse_targets(["127.0.0.1-8", "127.0.1.1-8"], max_addresses=10)
     assert len(parse_targets(["127.0.0.0/24"], max_addresses=254)) == 254
