@@ -559,3 +559,18 @@ def test_s02_vault_not_in_the_exact_written_form_is_refused(filled: CredentialVa
 
     with pytest.raises(CredentialStoreError, match="not in the form campatch writes"):
         filled.entries()
+
+
+def test_snapshot_answers_like_the_vault_without_rereading_it(tmp_path: Path) -> None:
+    vault = open_vault(tmp_path / "vault.json", key_file=tmp_path / "vault.key", use_keyring=False)
+    vault.add("127.0.0.7", Credential("admin", Secret("host-pw")))
+    vault.add("127.0.0.0/24", Credential("admin", Secret("range-pw")))
+    vault.add("hikvision", Credential("admin", Secret("vendor-pw")))
+    snapshot = vault.snapshot()
+    (tmp_path / "vault.json").unlink()  # the snapshot no longer needs the file
+    assert snapshot.for_host("127.0.0.7", "Hikvision") == [
+        Credential("admin", Secret("host-pw")),
+        Credential("admin", Secret("range-pw")),
+        Credential("admin", Secret("vendor-pw")),
+    ]
+    assert "pw" not in repr(snapshot)

@@ -104,7 +104,7 @@ def scan_command(
             scan_and_assess(
                 targets,
                 settings=settings,
-                credentials=NoCredentials() if no_logins else open_vault(),
+                credentials=NoCredentials() if no_logins else open_vault().snapshot(),
                 store=store,
                 audit=not no_audit,
                 credential_checks=not no_credential_checks,

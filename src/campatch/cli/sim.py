@@ -98,7 +98,10 @@ async def _demo(path: Path, store: InventoryStore) -> tuple[ScanResult, AuditRes
         subnets = _subnets(fleet)
         stderr.print(f"demo: {len(fleet.devices)} simulated hosts on {', '.join(subnets)}")
         return await scan_and_assess(
-            subnets, settings=Settings(port_map=fleet.port_map), credentials=vault, store=store
+            subnets,
+            settings=Settings(port_map=fleet.port_map),
+            credentials=vault.snapshot(),
+            store=store,
         )
 
 

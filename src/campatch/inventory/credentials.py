@@ -114,17 +114,15 @@ class CredentialVault:
             UsageError: ``address`` is not an IP address.
             CredentialStoreError: the vault is damaged or its key is wrong or missing.
         """
-        try:
-            ip = ip_of(address)
-        except ValueError as err:
-            raise UsageError(f"expected an IP address, got {address!r}") from err
-        ranked = []
-        for sealed, secret in self._open():
-            rank = sealed.scope.rank(ip, vendor)
-            if rank is not None:
-                ranked.append((rank, Credential(sealed.username, secret)))
-        ranked.sort(key=lambda item: item[0])  # stable: insertion order within a scope
-        return [credential for _, credential in ranked]
+        return _matching(self._open(), address, vendor)
+
+    def snapshot(self) -> VaultSnapshot:
+        """The vault decrypted once, for a scan that asks for many hosts.
+
+        Raises:
+            CredentialStoreError: the vault is damaged or its key is wrong or missing.
+        """
+        return VaultSnapshot(self._open())
 
     def add(self, scope: CredentialScope | str, credential: Credential) -> bool:
         """Store a credential; one with the same scope and username is replaced.
@@ -249,6 +247,36 @@ class CredentialVault:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+
+class VaultSnapshot:
+    """The vault's credentials as they were when read: :meth:`for_host` without file I/O."""
+
+    def __init__(self, records: list[tuple[Sealed, Secret]]) -> None:
+        self._records = records
+
+    def __repr__(self) -> str:
+        return f"VaultSnapshot({len(self._records)} credentials)"
+
+    def for_host(self, address: str, vendor: str | None = None) -> list[Credential]:
+        """Same answer as :meth:`CredentialVault.for_host` at the time of the snapshot."""
+        return _matching(self._records, address, vendor)
+
+
+def _matching(
+    records: list[tuple[Sealed, Secret]], address: str, vendor: str | None
+) -> list[Credential]:
+    try:
+        ip = ip_of(address)
+    except ValueError as err:
+        raise UsageError(f"expected an IP address, got {address!r}") from err
+    ranked = []
+    for sealed, secret in records:
+        rank = sealed.scope.rank(ip, vendor)
+        if rank is not None:
+            ranked.append((rank, Credential(sealed.username, secret)))
+    ranked.sort(key=lambda item: item[0])  # stable: insertion order within a scope
+    return [credential for _, credential in ranked]
 
 
 def _selected(record: Sealed, scope: CredentialScope, username: str | None) -> bool:
