@@ -13,13 +13,13 @@ A driver knows one vendor family. Identification runs in two passes:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from campatch.config import Limits, PortMap
 from campatch.discovery.interface import DiscoverySource
-from campatch.errors import LockoutError
+from campatch.errors import DriverError, LockoutError
 from campatch.model import Candidate, Credential, DeviceClass, Observation
 from campatch.net.http import HttpClient, HttpReply
 from campatch.net.rtsp import RtspReply
@@ -224,4 +224,94 @@ class Driver(Protocol):
 
     def discovery_sources(self) -> Sequence[DiscoverySource]:
         """The vendor's own discovery protocols (SADP, DHIP), if any."""
+        ...
+
+
+# --- firmware upgrade -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpgradeTarget:
+    """The device an upgrade operation talks to, with the owner's credential."""
+
+    address: str
+    credential: Credential
+
+
+@dataclass(frozen=True)
+class FirmwareState:
+    """What a device says, right now, about itself and any upgrade under way.
+
+    Args:
+        model: model as the device reports it.
+        firmware: firmware version text, as identification reads it.
+        build: build text where the vendor reports one separately ("build 220112").
+        hardware: hardware revision, "" when the device does not say.
+        upgrading: the device reports an upgrade in progress (None: it cannot tell).
+        percent: the upgrade's progress where the device reports one.
+        status: the vendor's own status word ("Upgrading", "Succeeded" ...), "" if none.
+    """
+
+    model: str
+    firmware: str
+    build: str = ""
+    hardware: str = ""
+    upgrading: bool | None = None
+    percent: int | None = None
+    status: str = ""
+
+
+class UploadRefused(DriverError):
+    """The device refused the image before writing it (wrong model, busy, no space ...).
+
+    Nothing was flashed. ``vendor_message`` is what the device said, for the owner.
+    """
+
+    def __init__(self, message: str, *, vendor_message: str = "", host: str = "") -> None:
+        super().__init__(message, host=host)
+        self.vendor_message = vendor_message
+
+
+@runtime_checkable
+class Upgrader(Protocol):
+    """**Protocol**: a driver's firmware-upgrade operations (VENDORS.md, "Firmware upgrade").
+
+    Each call is one exchange with the device; the orchestrator
+    (:mod:`campatch.patch.apply`) decides the order, waits and retries. Authentication
+    failures raise :class:`~campatch.errors.AuthError`; a lock signal raises
+    :class:`~campatch.errors.LockoutError`, after which nothing more is sent.
+    """
+
+    name: str
+
+    async def firmware_state(self, target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
+        """Re-read identity (model, hardware, firmware) and the upgrade status.
+
+        Raises:
+            TransportError: the device did not answer (rebooting, gone).
+            AuthError, DeviceResponseError: see the class docstring.
+        """
+        ...
+
+    async def backup_config(self, target: UpgradeTarget, ctx: ProbeContext) -> bytes | None:
+        """The device's configuration export, or None where the vendor API has none."""
+        ...
+
+    async def upload(
+        self,
+        target: UpgradeTarget,
+        image: bytes,
+        ctx: ProbeContext,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """Send the image; return the device's acceptance text once it took it.
+
+        Acceptance is not success: the device still has to flash and reboot, and only
+        a re-read version proves anything.
+
+        Raises:
+            UploadRefused: the device refused the image; nothing was written.
+            TransportError: the connection failed; how much arrived is unknown.
+            AuthError, LockoutError, DeviceResponseError: see the class docstring.
+        """
         ...

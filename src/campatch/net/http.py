@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import zlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from campatch.config import Limits, PortMap
-from campatch.errors import DeviceResponseError, TransportError
+from campatch.errors import AuthError, DeviceResponseError, DriverError, TransportError
 from campatch.model import Credential
 
 _USER_AGENT = "campatch/0.1 (+inventory scan)"
@@ -155,8 +155,76 @@ class HttpClient:
             ) from err
         except (httpx.TimeoutException, httpx.NetworkError) as err:
             raise TransportError(f"{url}: {_describe(err)}", host=host) from err
+        except httpx.RemoteProtocolError as err:
+            raise _protocol_error(url, host, err) from err
         except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
             # ValueError/KeyError/IndexError come out of httpx's digest-challenge parser.
+            raise DeviceResponseError(
+                f"{url}: invalid HTTP reply ({_describe(err)})", host=host
+            ) from err
+
+    async def upload(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        *,
+        credential: Credential | None,
+        scheme: AuthScheme = AuthScheme.DIGEST,
+        auth_url: str | None = None,
+        content_type: str = "application/octet-stream",
+        progress: Callable[[int, int], None] | None = None,
+        deadline_s: float | None = None,
+    ) -> HttpReply:
+        """Send a large body (a firmware image) exactly once and read a short reply.
+
+        With a Digest credential the challenge is first learnt from a ``GET`` of
+        ``auth_url`` (which must ask for the same credential); the upload then carries
+        its ``Authorization`` from the first byte, so the image never travels twice
+        and a refused credential costs one failed login, not two.
+
+        Args:
+            method: ``PUT`` or ``POST``.
+            url: where the image goes.
+            body: the bytes to send (built by the driver: raw image or multipart).
+            credential, scheme: the owner's login; None when the URL needs none.
+            auth_url: an authenticated ``GET`` endpoint of the same device (Digest only).
+            content_type: the ``Content-Type`` of ``body``.
+            progress: called with (bytes sent, total) as the body goes out.
+            deadline_s: wall-clock limit for the whole upload (default: the request
+                deadline plus one second per 64 KiB, a very slow LAN).
+
+        Raises:
+            AuthError: the device refused the credential (before or during the upload).
+            TransportError: connect/write/read failure, timeout or deadline: the caller
+                cannot tell how much the device received and must re-read its state.
+            DeviceResponseError: a reply that is not valid HTTP.
+        """
+        auth = _auth(credential, scheme)
+        host = httpx.URL(url).host
+        deadline = deadline_s or self.limits.request_deadline_s + len(body) / 65_536
+        headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
+        try:
+            async with asyncio.timeout(deadline):
+                if isinstance(auth, httpx.DigestAuth) and auth_url is not None:
+                    check = await self._exchange("GET", auth_url, auth, None, None, 65_536)
+                    if check.status == 401:
+                        raise AuthError(f"{auth_url}: the device refused the credential",
+                                        host=host)  # fmt: skip
+                chunks = _chunks(body, progress)
+                return await self._exchange(method, url, auth, headers, chunks, 65_536)
+        except TimeoutError as err:
+            raise TransportError(f"{url}: upload not answered within {deadline:g} s",
+                                 host=host) from err  # fmt: skip
+        except httpx.StreamConsumed as err:
+            # httpx wanted to resend after a 401: the device refused the credential.
+            raise AuthError(f"{url}: the device refused the credential for the upload",
+                            host=host) from err  # fmt: skip
+        except (httpx.TimeoutException, httpx.NetworkError) as err:
+            raise TransportError(f"{url}: {_describe(err)}", host=host) from err
+        except httpx.RemoteProtocolError as err:
+            raise _protocol_error(url, host, err) from err
+        except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
             raise DeviceResponseError(
                 f"{url}: invalid HTTP reply ({_describe(err)})", host=host
             ) from err
@@ -167,7 +235,7 @@ class HttpClient:
         url: str,
         auth: httpx.Auth | None,
         headers: Mapping[str, str] | None,
-        content: bytes | None,
+        content: bytes | AsyncIterator[bytes] | None,
         cap: int,
     ) -> HttpReply:
         request = self._client.build_request(method, url, headers=headers, content=content)
@@ -235,6 +303,30 @@ def _auth(credential: Credential | None, scheme: AuthScheme) -> httpx.Auth | Non
     return httpx.DigestAuth(credential.username, credential.password.reveal())
 
 
+_DROPPED = ("server disconnected", "peer closed connection")
+
+
+def _protocol_error(url: str, host: str, err: httpx.RemoteProtocolError) -> DriverError:
+    """A connection the device closed without (a complete) reply is a transport failure
+    (how much it received is unknown); anything else httpx could not parse is a bad
+    reply."""
+    text = _describe(err)
+    if any(marker in text.casefold() for marker in _DROPPED):
+        return TransportError(f"{url}: closed without a reply ({text})", host=host)
+    return DeviceResponseError(f"{url}: invalid HTTP reply ({text})", host=host)
+
+
 def _describe(err: BaseException) -> str:
     text = str(err).splitlines()[0] if str(err) else ""
     return text[:200] or type(err).__name__
+
+
+async def _chunks(
+    body: bytes, progress: Callable[[int, int], None] | None, size: int = 65_536
+) -> AsyncIterator[bytes]:
+    """``body`` in chunks, reporting progress as each is handed to the socket."""
+    view = memoryview(body)
+    for start in range(0, len(body), size):
+        yield bytes(view[start : start + size])
+        if progress is not None:
+            progress(min(start + size, len(body)), len(body))

@@ -19,6 +19,11 @@ rule), ``rtsp_server``, ``ssdp_server``, ``https`` (serve the same web server ov
 on 443: ``"secure"``, ``"self-signed"``, ``"expired"``, ``"rsa-1024"`` or ``"tls1.0"``,
 see :mod:`campatch.sim.tls`), and for the personalities' settings pages
 ``upnp_enabled`` / ``p2p_enabled`` (the device's UPnP and vendor-cloud switches).
+
+Firmware upgrades: every camera has a :class:`~campatch.sim.flash.Flash` (flash model,
+reboot, fault switches; see that module). A personality lists its upload endpoints in
+:meth:`CameraDevice.is_upload` and hands accepted bodies to ``self.flash.accept``;
+while the flash reboots, the fleet drops every connection to the device.
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ from typing import ClassVar
 
 from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
 from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
-from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, serve_http
+from campatch.sim.flash import Flash
+from campatch.sim.http import (
+    HttpRequest,
+    HttpResponse,
+    RawWriter,
+    reset_connection,
+    serve_http,
+)
 from campatch.sim.onvif import OnvifService, ws_discovery_service
 from campatch.sim.rtsp import rtsp_service
 from campatch.sim.ssdp import DESCRIPTION_PATH, ssdp_service, upnp_description
@@ -67,6 +79,8 @@ class CameraDevice(SimDevice, ABC):
         self.lockout = self.new_lockout()
         self.onvif_lockout = self.new_onvif_lockout()
         self.onvif = OnvifService(self, lockout=self.onvif_lockout) if spec.onvif else None
+        self.flash: Flash = Flash(self)
+        self._locked_for_all_until = 0.0
         self._udp: list[UdpService] | None = None
 
     # --- hooks ------------------------------------------------------------------------
@@ -99,11 +113,29 @@ class CameraDevice(SimDevice, ABC):
         """The vendor's own TCP services (an SDK port ...)."""
         return []
 
+    def is_upload(self, request: HttpRequest) -> bool:
+        """True for a request to one of the vendor's firmware upload endpoints (default:
+        the ONVIF upload URI, see :mod:`campatch.sim.onvif`)."""
+        return self.onvif is not None and self.onvif.is_upload(request)
+
     def vendor_udp_services(self) -> list[UdpService]:
         """The vendor's own UDP services (its discovery protocol ...)."""
         return []
 
     # --- shared -----------------------------------------------------------------------
+
+    def lock_everyone(self) -> None:
+        """Lock every client out of the web login (fault ``lock_during_job``)."""
+        self._locked_for_all_until = self.clock() + self.lockout.lock_s
+
+    def locked_for_everyone_s(self) -> float:
+        """Seconds the ``lock_during_job`` lock still holds for every client (0: none)."""
+        return max(0.0, self._locked_for_all_until - self.clock())
+
+    def _web_server(self) -> TcpService:
+        handler = serve_http(self._web, self.server_header, self.cut_upload,
+                             self.dropped_upload)  # fmt: skip
+        return TcpService(80, handler)
 
     def new_lockout(self) -> Lockout:
         """A login lock from the options (5 failures, 1800 s by default)."""
@@ -119,7 +151,7 @@ class CameraDevice(SimDevice, ABC):
     def tcp_services(self) -> list[TcpService]:
         """HTTP 80, RTSP 554, the vendor's own and, when enabled, telnet 23."""
         services = [
-            TcpService(80, serve_http(self._web, self.server_header)),
+            self._web_server(),
             rtsp_service(
                 self,
                 server=str(self.spec.options.get("rtsp_server", self.rtsp_server)),
@@ -133,7 +165,7 @@ class CameraDevice(SimDevice, ABC):
             services.append(telnet_service(self))
         if variant := self.spec.options.get("https"):
             tls = server_context(str(variant), self.spec.address)
-            services.append(TcpService(443, serve_http(self._web, self.server_header), ssl=tls))
+            services.append(TcpService(443, self._web_server().handler, ssl=tls))
         return services
 
     def udp_services(self) -> list[UdpService]:
@@ -157,6 +189,8 @@ class CameraDevice(SimDevice, ABC):
         return services
 
     async def _web(self, request: HttpRequest) -> HttpResponse | RawWriter:
+        if self.offline():  # a kept-alive connection outlives no reboot
+            return reset_connection
         scheme = request.header("Authorization").split(" ", 1)[0] or "-"
         self.log(f"http {request.method} {request.target} auth={scheme} from {request.peer}")
         if self.onvif is not None and (answer := await self.onvif.handle(request)) is not None:
@@ -178,7 +212,7 @@ class CameraDevice(SimDevice, ABC):
             result (recorded against the lock) and the user name.
         """
         peer = request.peer
-        if self.lockout.is_locked(peer):
+        if self.lockout.is_locked(peer) or self.clock() < self._locked_for_all_until:
             return None, ""
         self.realm.users = self.spec.users  # a test may have replaced the account table
         result, user = self.realm.check(request.header("Authorization"), request.method)

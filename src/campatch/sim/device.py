@@ -11,9 +11,13 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from campatch.sim.auth import Clock
+
+if TYPE_CHECKING:
+    from campatch.sim.flash import Flash
+    from campatch.sim.http import HttpRequest
 
 TcpHandler = Callable[[Any, Any], Awaitable[None]]  # (StreamReader, StreamWriter)
 UdpHandler = Callable[[bytes, tuple[str, int]], list[bytes]]
@@ -93,6 +97,8 @@ class SimDevice:
     """
 
     personality: ClassVar[str] = ""
+    #: The device's flash memory, for personalities that take firmware uploads.
+    flash: Flash | None = None
 
     def __init__(self, spec: DeviceSpec, clock: Clock = time.monotonic) -> None:
         self.spec = spec
@@ -106,6 +112,32 @@ class SimDevice:
     def udp_services(self) -> list[UdpService]:
         """The UDP services to bind; personalities extend this."""
         return []
+
+    def offline(self) -> bool:
+        """True while the device answers nothing at all (flash reboot, bricked)."""
+        return self.flash is not None and self.flash.offline()
+
+    def rtsp_offline(self) -> bool:
+        """True while the RTSP service answers nothing (offline, or the
+        ``fault_rtsp_down_after`` fault after an upgrade)."""
+        return self.flash is not None and self.flash.rtsp_offline()
+
+    def is_upload(self, request: HttpRequest) -> bool:
+        """True for a request to one of the device's firmware upload endpoints."""
+        return False
+
+    def cut_upload(self, request: HttpRequest) -> float | None:
+        """The web server's ``cut_body`` hook: counts upload requests and says where a
+        ``fault_upload_reset_at`` fault drops the connection."""
+        if self.flash is None or not self.is_upload(request):
+            return None
+        self.flash.upload_started()
+        return self.flash.cut_upload_at()
+
+    def dropped_upload(self) -> None:
+        """The web server's ``on_dropped`` hook (see :meth:`Flash.dropped_upload`)."""
+        if self.flash is not None:
+            self.flash.dropped_upload()
 
     def log(self, line: str) -> None:
         """Record one served request (bounded, so a long benchmark cannot grow it forever)."""

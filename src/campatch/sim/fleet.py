@@ -37,7 +37,8 @@ import yaml
 from campatch.config import PortMap
 from campatch.errors import UsageError
 from campatch.sim.auth import Clock
-from campatch.sim.device import DeviceSpec, SimDevice, UdpService
+from campatch.sim.device import DeviceSpec, SimDevice, TcpHandler, UdpService
+from campatch.sim.http import reset_now
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class Fleet:
             try:
                 servers.append(
                     await asyncio.start_server(
-                        svc.handler,
+                        _unless_offline(dev, svc.handler),
                         dev.spec.address,
                         port,
                         reuse_address=True,
@@ -255,6 +256,19 @@ class Fleet:
             if t.get_extra_info("sockname")[1] == port:
                 return t
         return None
+
+
+def _unless_offline(dev: SimDevice, handler: TcpHandler) -> TcpHandler:
+    """``handler``, except that a device that is offline (rebooting) resets the
+    connection at once, as a host whose services are not running does."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if dev.offline():
+            reset_now(writer)
+            return
+        await handler(reader, writer)
+
+    return serve
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_REQUEST_HEAD = 65_536
-MAX_REQUEST_BODY = 64 * 1024 * 1024  # firmware uploads go through here later
+MAX_REQUEST_BODY = 64 * 1024 * 1024  # a firmware upload is the largest request
 IDLE_TIMEOUT_S = 30.0
 
 _REASONS = {
@@ -79,20 +81,40 @@ RawWriter = Callable[[asyncio.StreamWriter], Awaitable[None]]
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse | RawWriter]]
 
 
+#: Called with a request whose head has been read: the fraction of its body after
+#: which the device drops the connection (a fault), or None to read it all.
+BodyCut = Callable[[HttpRequest], float | None]
+
+
+class BodyDropped(ConnectionError):
+    """The device dropped the connection part-way through a request body (a fault)."""
+
+
 def serve_http(
-    handler: Handler, server_header: str | None
+    handler: Handler,
+    server_header: str | None,
+    cut_body: BodyCut | None = None,
+    on_dropped: Callable[[], None] | None = None,
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     """An ``asyncio.start_server`` callback serving ``handler`` with keep-alive.
 
     Args:
         handler: maps a request to a response (or a raw writer).
         server_header: the ``Server`` header this device sends, or None for none.
+        cut_body: fault hook: drop the connection part-way through a body.
+        on_dropped: called after ``cut_body`` made the device drop a connection.
     """
 
     async def exchange(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
     ) -> bool:
-        request = await _read_request(reader, peer)
+        try:
+            request = await _read_request(reader, peer, cut_body)
+        except BodyDropped:
+            reset_now(writer)
+            if on_dropped is not None:
+                on_dropped()
+            return False
         if request is None:
             return False
         result = await handler(request)
@@ -107,6 +129,21 @@ def serve_http(
         await serve_connection(reader, writer, exchange)
 
     return on_connection
+
+
+def reset_now(writer: asyncio.StreamWriter) -> None:
+    """Drop the connection with a TCP reset, as a device that stops answering does (a
+    plain close would send a FIN, which reads as a clean end of reply)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def reset_connection(writer: asyncio.StreamWriter) -> None:
+    """:func:`reset_now` as a raw reply (a handler may return it instead of a response)."""
+    reset_now(writer)
 
 
 async def serve_connection(
@@ -149,7 +186,9 @@ async def read_head(
     return request_line, headers
 
 
-async def _read_request(reader: asyncio.StreamReader, peer: str) -> HttpRequest | None:
+async def _read_request(
+    reader: asyncio.StreamReader, peer: str, cut_body: BodyCut | None = None
+) -> HttpRequest | None:
     head = await read_head(reader, MAX_REQUEST_HEAD)
     if head is None:
         return None
@@ -162,6 +201,10 @@ async def _read_request(reader: asyncio.StreamReader, peer: str) -> HttpRequest 
         length = int(request.header("Content-Length") or 0)
         if length > MAX_REQUEST_BODY:
             raise ValueError("request body too large")
+        cut = cut_body(request) if cut_body is not None else None
+        if cut is not None:
+            await reader.readexactly(min(length, int(length * cut)))
+            raise BodyDropped(f"dropped after {cut:.0%} of {length} bytes")
         request.body = await reader.readexactly(length) if length else b""
     return request
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from campatch.sim.auth import AuthResult, DigestRealm, Lockout
 from campatch.sim.device import SimDevice, TcpService
-from campatch.sim.http import read_head, serve_connection
+from campatch.sim.http import read_head, reset_now, serve_connection
 
 MAX_REQUEST_HEAD = 8_192
 MAX_REQUEST_BODY = 65_536
@@ -85,6 +85,9 @@ class _RtspServer:
     async def on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        if self.device.rtsp_offline():
+            reset_now(writer)  # the stream service is down (fault rtsp_down_after)
+            return
         await serve_connection(reader, writer, self._exchange)
 
     async def _exchange(
