@@ -34,6 +34,27 @@ What it speaks (facts from VENDORS.md §1 and data/fingerprints.md unless marked
     ``GET /ISAPI/System/Network/UPnP`` and ``/ISAPI/System/Network/EZVIZ``:
     ``<enabled>`` from the options ``upnp_enabled`` / ``p2p_enabled`` (default false;
     paths and element seen in public ISAPI clients).
+  - Firmware upgrade (VENDORS.md §1): ``PUT`` (raw image, as ``curl --digest -T``) or
+    ``POST`` (raw, or multipart with the field ``updateFile``) to
+    ``/ISAPI/System/updateFirmware``; the image goes to :class:`~campatch.sim.flash.Flash`.
+    Accepted: 200 ``ResponseStatus`` statusCode 1 ``OK``. Refused (nothing written):
+    wrong model or hardware -> 400, statusCode 6 ``Invalid XML Content``, subStatusCode
+    ``upgradePacketMismatch`` and ``errorMsg`` ``upgrade packet mismatch`` (the message is
+    VENDORS.md's; the HTTP status, codes and the ``errorMsg`` element are [assumed]: the
+    exact reply is not public); busy -> 503, statusCode 2 ``Device Busy`` (the code is
+    VENDORS.md's, HTTP status and subStatusCode ``deviceBusy`` [assumed]); the other
+    refusals (wrong region, version below the minimum, not an image, incomplete, no
+    space) -> 400 with the sub-statuses and messages in ``_REFUSALS`` [assumed]. The
+    fault ``fault_http_status`` makes the upload answer that status with the web
+    server's own error page (no ISAPI body).
+  - ``GET /ISAPI/System/upgradeStatus``: ``<upgradeStatus><upgrading>true|false
+    </upgrading><percent>n</percent></upgradeStatus>`` from the flash's state
+    (VENDORS.md §1; the root element has no namespace, as in S-HIK-UPD-PY).
+  - ``GET /ISAPI/System/configurationData``: the configuration export, a binary body
+    (``application/octet-stream``) [assumed: path from the ISAPI guide; real devices
+    export an encrypted file, here deterministic bytes derived from the serial]; 404
+    ``notSupport`` when the option ``config_backup`` is false. ``PUT
+    /ISAPI/System/reboot`` is not simulated (campatch never sends it).
   - Illegal-login lock per client address (:class:`~campatch.sim.auth.Lockout`,
     5 failures / 1800 s by default). While locked even the right password gets 401
     with ``lockStatus`` lock, ``unlockTime`` seconds and ``retryLoginTime`` 0. The
@@ -67,10 +88,11 @@ What it speaks (facts from VENDORS.md §1 and data/fingerprints.md unless marked
 Options (beside the spec fields): ``server_header``, ``http_realm``, ``http_auth``
 (``"digest+basic"`` default, ``"digest"``, ``"basic"``), ``lockout_max_failures``,
 ``lockout_seconds``, ``refuse_with_403`` (a refused login gets 403, a lock signal for
-SAFETY D-02), ``sadp``, ``sadp_device_code``, ``sdk`` (port 8000, default
-true), ``activated``, ``encoder_version``, ``rtsp_server``, ``ssdp_server`` and the
-fault ``hostile_device_info`` (``"billion_laughs"``, ``"quadratic"`` or ``"xxe"``
-with ``xxe_url``): deviceInfo then answers with that hostile XML (SAFETY I-01).
+SAFETY D-02), ``config_backup`` (default true), ``sadp``, ``sadp_device_code``, ``sdk``
+(port 8000, default true), ``activated``, ``encoder_version``, ``rtsp_server``,
+``ssdp_server`` and the fault ``hostile_device_info`` (``"billion_laughs"``,
+``"quadratic"`` or ``"xxe"`` with ``xxe_url``): deviceInfo then answers with that
+hostile XML (SAFETY I-01).
 """
 
 from __future__ import annotations
@@ -79,10 +101,13 @@ import asyncio
 import contextlib
 import hashlib
 import math
+import random
 import secrets
 import time
 import uuid
 from collections.abc import Callable
+from email import policy
+from email.parser import BytesParser
 from xml.sax.saxutils import escape
 
 from campatch.errors import DeviceResponseError
@@ -90,7 +115,8 @@ from campatch.net.xml import child_text, local, parse_xml
 from campatch.sim.auth import AuthResult, Clock, DigestRealm
 from campatch.sim.camera import CameraDevice
 from campatch.sim.device import DeviceSpec, TcpService, UdpService
-from campatch.sim.http import HttpRequest, HttpResponse
+from campatch.sim.flash import Rejection
+from campatch.sim.http import HttpRequest, HttpResponse, RawWriter
 
 HIK_NS = "http://www.hikvision.com/ver20/XMLSchema"
 ISAPI_NS = "http://www.isapi.org/ver20/XMLSchema"
@@ -111,6 +137,26 @@ _DEVICE_NAMES = {  # factory device names [assumed for NVR/DVR; "IP CAMERA" is c
     "IPCamera": "IP CAMERA", "NVR": "Network Video Recorder", "DVR": "Embedded Net DVR",
 }  # fmt: skip
 _SADP_CODES = {"IPCamera": "20008", "NVR": "30003", "DVR": "30001"}  # [assumed] placeholders
+UPDATE_FIRMWARE = "/ISAPI/System/updateFirmware"
+CONFIG_SIZE = 32 * 1024  # bytes of the simulated configuration export [assumed size]
+#: Rejection -> HTTP status, statusCode, statusString, subStatusCode, errorMsg. Only the
+#: wrong-model message ("upgrade packet mismatch") and busy = statusCode 2 are from
+#: VENDORS.md §1; everything else here is [assumed] (the device's exact replies are not
+#: public).
+_REFUSALS: dict[Rejection, tuple[int, int, str, str, str]] = {
+    Rejection.WRONG_MODEL: (400, 6, "Invalid XML Content", "upgradePacketMismatch",
+                            "upgrade packet mismatch"),
+    Rejection.WRONG_REGION: (400, 6, "Invalid XML Content", "upgradePacketLanguageMismatch",
+                             "upgrade packet language mismatch"),
+    Rejection.BELOW_MINIMUM: (400, 6, "Invalid XML Content", "upgradePacketVersionTooLow",
+                              "upgrade packet version too low"),
+    Rejection.NOT_AN_IMAGE: (400, 6, "Invalid XML Content", "badUpgradePacket",
+                             "invalid upgrade packet"),
+    Rejection.INCOMPLETE: (400, 6, "Invalid XML Content", "badUpgradePacket",
+                           "invalid upgrade packet"),
+    Rejection.NO_SPACE: (400, 4, "Invalid Operation", "notEnoughSpace", "not enough space"),
+    Rejection.BUSY: (503, 2, "Device Busy", "deviceBusy", ""),
+}  # fmt: skip
 
 Route = Callable[[HttpRequest, str], HttpResponse]
 
@@ -175,6 +221,8 @@ class HikvisionDevice(CameraDevice):
             "/ISAPI/Security/users": self._users,
             "/ISAPI/System/Network/UPnP": lambda r, u: self._switch("UPnP", "upnp_enabled"),
             "/ISAPI/System/Network/EZVIZ": lambda r, u: self._switch("EZVIZ", "p2p_enabled"),
+            "/ISAPI/System/upgradeStatus": self._upgrade_status,
+            "/ISAPI/System/configurationData": self._configuration_data,
         }
 
     def fill_defaults(self) -> None:
@@ -198,6 +246,11 @@ class HikvisionDevice(CameraDevice):
         """The SDK port 8000 (unless the option ``sdk`` is off)."""
         return [TcpService(SDK_PORT, self._sdk)] if self.spec.options.get("sdk", True) else []
 
+    def is_upload(self, request: HttpRequest) -> bool:
+        """The ISAPI firmware upload (``PUT``/``POST``), or the ONVIF one."""
+        ours = request.path == UPDATE_FIRMWARE and request.method in ("PUT", "POST")
+        return ours or super().is_upload(request)
+
     def vendor_udp_services(self) -> list[UdpService]:
         """SADP (unless the option ``sadp`` is off)."""
         if not self.spec.options.get("sadp", True):
@@ -209,10 +262,12 @@ class HikvisionDevice(CameraDevice):
     def index_page(self) -> HttpResponse:
         return _index_page()
 
-    async def api(self, request: HttpRequest) -> HttpResponse:
+    async def api(self, request: HttpRequest) -> HttpResponse | RawWriter:
         denied, user = self._authenticate(request)
         if denied is not None:
             return denied
+        if request.path == UPDATE_FIRMWARE and self.is_upload(request):
+            return self._update_firmware(request)
         route = self._routes.get(request.path)
         if route is None:
             return _response_status(request.path, 404, "notSupport")
@@ -230,8 +285,9 @@ class HikvisionDevice(CameraDevice):
         return self._unauthorized(request.peer), ""
 
     def _unauthorized(self, peer: str) -> HttpResponse:
-        locked = self.lockout.is_locked(peer)
-        unlock = math.ceil(self.lockout.unlock_in(peer)) if locked else 0
+        unlock_in = max(self.lockout.unlock_in(peer), self.locked_for_everyone_s())
+        locked = unlock_in > 0
+        unlock = math.ceil(unlock_in) if locked else 0
         retry = 0 if locked else self.lockout.remaining(peer)
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<userCheck>\n'
@@ -293,6 +349,34 @@ class HikvisionDevice(CameraDevice):
             f'<{element} version="2.0" xmlns="{ISAPI_NS}">\n'
             f"<enabled>{_flag(enabled)}</enabled>\n</{element}>\n"
         )
+
+    # --- firmware upgrade ------------------------------------------------------------
+
+    def _update_firmware(self, request: HttpRequest) -> HttpResponse:
+        status = self.flash.faults.http_status
+        if status is not None:
+            page = f"<html><body>{status} Error</body></html>"
+            return HttpResponse.text(page, status, "text/html")
+        rejection = self.flash.accept(_uploaded_image(request))
+        if rejection is None:
+            self.log("firmware image accepted")
+            return _isapi_status(request.path, 200, 1, "OK", "ok")
+        http_status, code, text, sub, message = _REFUSALS[rejection]
+        return _isapi_status(request.path, http_status, code, text, sub, message)
+
+    def _upgrade_status(self, request: HttpRequest, user: str) -> HttpResponse:
+        upgrading, percent = self.flash.status()
+        return _xml_response(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<upgradeStatus>\n'
+            f"<upgrading>{_flag(upgrading)}</upgrading>\n<percent>{percent}</percent>\n"
+            "</upgradeStatus>\n"
+        )
+
+    def _configuration_data(self, request: HttpRequest, user: str) -> HttpResponse:
+        if not self.spec.options.get("config_backup", True):
+            return _response_status(request.path, 404, "notSupport")
+        data = random.Random(f"config:{self.spec.serial}").randbytes(CONFIG_SIZE)
+        return HttpResponse(200, data, [("Content-Type", "application/octet-stream")])
 
     # --- SDK port and SADP ------------------------------------------------------------
 
@@ -376,14 +460,36 @@ def _xml_response(text: str) -> HttpResponse:
 
 
 def _response_status(path: str, status: int, sub_status: str) -> HttpResponse:
+    return _isapi_status(path, status, 4, "Invalid Operation", sub_status)
+
+
+def _isapi_status(
+    path: str, status: int, code: int, text: str, sub_status: str, message: str = ""
+) -> HttpResponse:
+    """A ``ResponseStatus`` reply; ``message`` adds an ``errorMsg`` [assumed element]."""
+    error = f"<errorMsg>{escape(message)}</errorMsg>\n" if message else ""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<ResponseStatus version="2.0" xmlns="{ISAPI_NS}">\n'
-        f"<requestURL>{escape(path)}</requestURL>\n<statusCode>4</statusCode>\n"
-        "<statusString>Invalid Operation</statusString>\n"
-        f"<subStatusCode>{sub_status}</subStatusCode>\n</ResponseStatus>\n"
+        f"<requestURL>{escape(path)}</requestURL>\n<statusCode>{code}</statusCode>\n"
+        f"<statusString>{escape(text)}</statusString>\n"
+        f"<subStatusCode>{sub_status}</subStatusCode>\n{error}</ResponseStatus>\n"
     )
     return HttpResponse(status, body.encode(), [("Content-Type", _XML)])
+
+
+def _uploaded_image(request: HttpRequest) -> bytes:
+    """The raw body, or the ``updateFile`` part of a multipart ``POST`` (VENDORS.md §1)."""
+    content_type = request.header("Content-Type")
+    if not content_type.lower().startswith("multipart/form-data"):
+        return request.body
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + request.body)
+    for part in message.walk():
+        if part.get_param("name", header="content-disposition") == "updateFile":
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    return b""
 
 
 def _index_page() -> HttpResponse:

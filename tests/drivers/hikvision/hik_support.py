@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from campatch.drivers.interface import UpgradeTarget
 from campatch.model import Candidate, Credential, Secret
+from campatch.sim.flash import SimImage, build_image
+from campatch.sim.fleet import Fleet
+from campatch.sim.hikvision import HikvisionDevice
 from support import tcp_candidate
 
 USER, PASSWORD = "admin", "Hik-s3cret-77"
@@ -45,3 +49,34 @@ def nvr(**overrides: Any) -> dict[str, Any]:
 def web_candidate(address: str) -> Candidate:
     """What the TCP probe reports for a Hikvision device: web, RTSP and SDK ports open."""
     return tcp_candidate(address, (80, "http"), (554, "rtsp"), (8000, "hik-sdk"))
+
+
+#: Flash and reboot times short enough for tests (seconds of the device clock).
+FAST_FLASH: dict[str, Any] = {"flash_s": 0.2, "reboot_s": 0.3}
+NEW_VERSION, NEW_BUILD = "V5.7.3", "build 230110"
+
+
+def image(
+    model: str = "DS-2CD2142FWD-I",
+    version: str = NEW_VERSION,
+    build: str = NEW_BUILD,
+    *,
+    hardware: str = "",
+    region: str = "",
+    size: int = 512 * 1024,
+) -> bytes:
+    """A complete simulated Hikvision image whose header says these values."""
+    header = SimImage("Hikvision", model, version, build, hardware=hardware, region=region)
+    return build_image(header, size=size)
+
+
+def target(address: str, credential: Credential = GOOD) -> UpgradeTarget:
+    """The upgrade target for a simulated device, with the owner's credential."""
+    return UpgradeTarget(address, credential)
+
+
+def hik_device(fleet: Fleet, name: str = "dev10") -> HikvisionDevice:
+    """The simulated Hikvision device ``name`` of ``fleet``, typed as such."""
+    dev = fleet.device(name)
+    assert isinstance(dev, HikvisionDevice)
+    return dev

@@ -23,7 +23,7 @@ as pyHik does). A refused login is read the same way: near the lock means stop.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -40,7 +40,14 @@ from campatch.drivers.hikvision.models import (
     UserCheck,
 )
 from campatch.drivers.hikvision.sadp import SadpSource
-from campatch.drivers.interface import Banners, Fingerprint, ProbeContext, SecuritySettings
+from campatch.drivers.interface import (
+    Banners,
+    Fingerprint,
+    FirmwareState,
+    ProbeContext,
+    SecuritySettings,
+    UpgradeTarget,
+)
 from campatch.errors import AuthError, DeviceResponseError, DriverError, LockoutError
 from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field, Observation
 from campatch.net.http import AuthScheme, HttpReply
@@ -88,6 +95,33 @@ class HikvisionDriver:
     ) -> SecuritySettings:
         """See :func:`read_security_settings`."""
         return await read_security_settings(candidate, credential, ctx)
+
+    # The upgrade operations live in upgrade.py, which builds on this module's login
+    # helpers; importing it when called keeps the two modules free of an import cycle.
+
+    async def firmware_state(self, target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
+        """See :func:`campatch.drivers.hikvision.upgrade.firmware_state`."""
+        from campatch.drivers.hikvision import upgrade
+
+        return await upgrade.firmware_state(target, ctx)
+
+    async def backup_config(self, target: UpgradeTarget, ctx: ProbeContext) -> bytes | None:
+        """See :func:`campatch.drivers.hikvision.upgrade.backup_config`."""
+        from campatch.drivers.hikvision import upgrade
+
+        return await upgrade.backup_config(target, ctx)
+
+    async def upload(
+        self,
+        target: UpgradeTarget,
+        image: bytes,
+        ctx: ProbeContext,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """See :func:`campatch.drivers.hikvision.upgrade.upload`."""
+        from campatch.drivers.hikvision import upgrade
+
+        return await upgrade.upload(target, image, ctx, progress)
 
     async def fingerprint(
         self, candidate: Candidate, banners: Banners, ctx: ProbeContext

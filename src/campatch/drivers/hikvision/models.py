@@ -11,6 +11,8 @@ Shapes (VENDORS.md §1 and the sources named in :mod:`campatch.sim.hikvision`):
 - ``userCheck``: on every failed login (``lockStatus``/``unlockTime``/``retryLoginTime``)
   and as the success reply of ``GET /ISAPI/Security/userCheck``.
 - ``IllegalLoginLock`` (``/ISAPI/Security/illegalLoginLock``).
+- ``ResponseStatus``: the reply of every ISAPI write (the firmware upload) and of most
+  errors; ``upgradeStatus`` (``GET /ISAPI/System/upgradeStatus``).
 - SADP ``<Probe>`` inquiry and ``<ProbeMatch>`` reply on UDP 37020.
 """
 
@@ -285,12 +287,84 @@ class EzvizSettings:
         return cls(_bool(children_text(root, ("enabled",)), "enabled"))
 
 
+_RESPONSE_STATUS_KEYS = ("statusCode", "statusString", "subStatusCode", "errorMsg")
+
+
+@dataclass(frozen=True)
+class ResponseStatus:
+    """An ISAPI ``<ResponseStatus>``: the outcome of a write, or an error.
+
+    ``status_code`` (VENDORS.md §1, [assumed] from the ISAPI guide): 1 OK, 2 Device
+    Busy, 3 Device Error, 4 Invalid Operation, 5 Invalid XML Format, 6 Invalid XML
+    Content, 7 Reboot Required. ``error_msg`` is the human text newer firmware adds
+    (``errorMsg``), "" when absent.
+    """
+
+    status_code: int | None
+    status_string: str
+    sub_status_code: str
+    error_msg: str
+
+    @property
+    def message(self) -> str:
+        """What the device said, for the owner: ``errorMsg``, else status and sub-status."""
+        if self.error_msg:
+            return self.error_msg
+        parts = [self.status_string, f"({self.sub_status_code})" if self.sub_status_code else ""]
+        return " ".join(p for p in parts if p) or f"statusCode {self.status_code}"
+
+    @classmethod
+    def decode(cls, data: bytes, *, host: str = "") -> ResponseStatus:
+        """Decode a ``<ResponseStatus>`` document.
+
+        Raises:
+            DeviceResponseError: not XML, hostile, or not a ResponseStatus.
+        """
+        root = _root(data, "ResponseStatus", what="ISAPI ResponseStatus", host=host)
+        v = children_text(root, _RESPONSE_STATUS_KEYS)
+        return cls(
+            status_code=_int(v, "statusCode"),
+            status_string=_text(v, "statusString"),
+            sub_status_code=_text(v, "subStatusCode"),
+            error_msg=_text(v, "errorMsg"),
+        )
+
+
+@dataclass(frozen=True)
+class UpgradeStatus:
+    """``GET /ISAPI/System/upgradeStatus``: ``<upgradeStatus><upgrading>true</upgrading>
+    <percent>42</percent></upgradeStatus>`` (VENDORS.md §1, S-HIK-UPD-PY)."""
+
+    upgrading: bool | None
+    percent: int | None
+
+    @classmethod
+    def decode(cls, data: bytes, *, host: str = "") -> UpgradeStatus:
+        """Decode an ``<upgradeStatus>`` document (percent kept only when 0..100).
+
+        Raises:
+            DeviceResponseError: not XML, hostile, or not an upgradeStatus.
+        """
+        root = _root(data, "upgradeStatus", what="ISAPI upgradeStatus", host=host)
+        v = children_text(root, ("upgrading", "percent"))
+        percent = _int(v, "percent")
+        return cls(
+            upgrading=_bool(v, "upgrading"),
+            percent=percent if percent is not None and 0 <= percent <= 100 else None,
+        )
+
+
 DEVICE_INFO = IsapiRequest("GET", "/ISAPI/System/deviceInfo", DeviceInfo)
 USER_CHECK = IsapiRequest("GET", "/ISAPI/Security/userCheck", UserCheck)
 ILLEGAL_LOGIN_LOCK = IsapiRequest("GET", "/ISAPI/Security/illegalLoginLock", IllegalLoginLock)
 USERS = IsapiRequest("GET", "/ISAPI/Security/users", UserList)
 UPNP = IsapiRequest("GET", "/ISAPI/System/Network/UPnP", UpnpSettings)
 EZVIZ = IsapiRequest("GET", "/ISAPI/System/Network/EZVIZ", EzvizSettings)
+UPGRADE_STATUS = IsapiRequest("GET", "/ISAPI/System/upgradeStatus", UpgradeStatus)
+#: The firmware upload (``PUT``, raw image; answered with a :class:`ResponseStatus`).
+UPDATE_FIRMWARE = IsapiRequest("PUT", "/ISAPI/System/updateFirmware", ResponseStatus)
+#: The configuration export: a binary body, no decoder [assumed path: ISAPI guide].
+CONFIGURATION_DATA_PATH = "/ISAPI/System/configurationData"
 
 
 def split_software_version(text: str) -> tuple[str, str]:
