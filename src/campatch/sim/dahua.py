@@ -67,9 +67,32 @@ tagged; [assumed] marks what no public source confirmed.
   firmware answers almost any byte, which is why it is an amplifier).
 - telnet 23 when ``spec.telnet``; SSDP when ``spec.ssdp`` (device type
   ``urn:schemas-upnp-org:device:Basic:1`` [assumed, VENDORS.md §9]).
+- Firmware upgrade (VENDORS.md §2, HTTP_API_V3.26 §4.12 via S-AMCREST-GO), behind the
+  same login and lockout as the rest of the CGI API; the image goes to ``self.flash``
+  (:mod:`campatch.sim.flash`):
+
+  - ``POST /cgi-bin/upgrader.cgi?action=uploadFirmware``, ``multipart/form-data``: the
+    first part with a ``filename`` is the image, whatever its field name [assumed]. An
+    accepted image answers ``OK``; a refused one ``Error\r\n<word>\r\n`` with HTTP 200
+    (VENDORS.md: "Error" plus a reason, 200 or 400), the word being the getState word
+    below, or ``Upgrading`` when an upgrade is already running [assumed: Dahua's
+    refusal texts are not public]. A body without a file part is 400 Bad Request.
+  - ``GET /cgi-bin/upgrader.cgi?action=getState`` -> ``state=<word>\r\nprogress=<n>``:
+    ``Upgrading`` with the flash percent while writing; after a refusal the refusal's
+    word (``Invalid`` for a wrong-model, wrong-region, too-old or corrupt image or not an
+    image at all, ``NotEnoughMemory`` for no space) until an image is accepted;
+    otherwise ``Preparing`` with 0 [assumed: what an idle device says is not public].
+  - ``upgrader.cgi?action=cancel`` is counted (``cancel_requests``; campatch must never
+    send it) and answers ``OK`` when idle, ``Error`` while writing [assumed].
+  - fault ``http_status`` makes every ``upgrader.cgi`` action answer that status.
+  - ``GET /cgi-bin/Config.backup?action=All`` [assumed path, not in VENDORS.md]: the
+    configuration as ``table.*`` lines (Network, UPnP, T2UServer, users with masked
+    passwords) as an ``application/octet-stream`` attachment; option
+    ``config_backup: false`` (firmware without it) answers 400 Bad Request.
 
 Options: ``legacy_basic``, ``lockout_max_failures``, ``lockout_seconds``,
-``shared_lockout``, ``lock_message``, ``dhip``, ``processor``, ``ssdp_server`` and the
+``shared_lockout``, ``lock_message``, ``dhip``, ``processor``, ``ssdp_server``,
+``config_backup``, the flash options and faults of :mod:`campatch.sim.flash`, and the
 fault ``cgi_garbage: true`` (getSystemInfo answers 200 with binary junk).
 """
 
@@ -87,7 +110,8 @@ from typing import Any
 from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
 from campatch.sim.camera import CameraDevice
 from campatch.sim.device import DeviceSpec, TcpService, UdpService
-from campatch.sim.http import HttpRequest, HttpResponse
+from campatch.sim.flash import Rejection
+from campatch.sim.http import HttpRequest, HttpResponse, RawWriter
 
 DHIP_PORT = 37810
 DHIP_GROUP = "239.255.255.251"
@@ -97,6 +121,19 @@ MAX_DHIP_REQUEST = 4_096  # bytes: a search is ~90 bytes
 UPNP_DEVICE_TYPE = "urn:schemas-upnp-org:device:Basic:1"
 BAD_REQUEST = "Error\r\nBad Request!\r\n"
 LOCKED_BODY = "Error\r\nUser is locked!\r\n"  # [assumed], see the module docstring
+UPGRADER = "/cgi-bin/upgrader.cgi"
+CONFIG_BACKUP = "/cgi-bin/Config.backup"
+IDLE_STATE = "Preparing"  # [assumed], see the module docstring
+#: getState word (and refusal reason) for each way the flash refuses an image [assumed].
+REFUSAL_STATES = {
+    Rejection.NOT_AN_IMAGE: "Invalid",
+    Rejection.WRONG_MODEL: "Invalid",
+    Rejection.WRONG_REGION: "Invalid",
+    Rejection.BELOW_MINIMUM: "Invalid",
+    Rejection.INCOMPLETE: "Invalid",
+    Rejection.NO_SPACE: "NotEnoughMemory",
+    Rejection.BUSY: "Upgrading",
+}
 _CLASS_PREFIXES = ("IPC", "SD", "HAC", "NVR", "HCVR", "XVR", "DVR")
 _DEFAULTS = {
     "model": "IPC-HDW5831R-ZE", "hardware": "1.00", "firmware": "2.800.0000016.0.R",
@@ -167,6 +204,8 @@ class DahuaDevice(CameraDevice):
     def __init__(self, spec: DeviceSpec, clock: Clock = time.monotonic) -> None:
         super().__init__(spec, clock)
         self.legacy_basic = bool(spec.options.get("legacy_basic", False))
+        self.cancel_requests = 0  # upgrader.cgi?action=cancel calls (campatch sends none)
+        self._refused_state: str | None = None  # getState word after a refused upload
         self.realm = DahuaRealm(
             f"Login to {spec.serial}", spec.users, allow_basic=self.legacy_basic
         )
@@ -186,6 +225,15 @@ class DahuaDevice(CameraDevice):
 
     def new_onvif_lockout(self) -> Lockout:
         return self.lockout if self.spec.options.get("shared_lockout") else self.new_lockout()
+
+    def is_upload(self, request: HttpRequest) -> bool:
+        """``POST /cgi-bin/upgrader.cgi?action=uploadFirmware`` (and the ONVIF upload URI)."""
+        upload = (
+            request.method == "POST"
+            and request.path == UPGRADER
+            and request.query.get("action") == "uploadFirmware"
+        )
+        return upload or super().is_upload(request)
 
     def _version(self) -> str:
         return f"{self.spec.firmware},build:{self.spec.build}"
@@ -210,7 +258,7 @@ class DahuaDevice(CameraDevice):
     def index_page(self) -> HttpResponse:
         return _index_page()
 
-    async def api(self, request: HttpRequest) -> HttpResponse:
+    async def api(self, request: HttpRequest) -> HttpResponse | RawWriter:
         denied = self._authenticate(request)
         return denied or self._cgi(request)
 
@@ -243,7 +291,57 @@ class DahuaDevice(CameraDevice):
             return self._switch(str(config[1]))
         if request.path == "/cgi-bin/userManager.cgi" and config[0] == "getUserInfoAll":
             return self._users()
+        if request.path == UPGRADER:
+            return self._upgrader(request)
+        if request.path == CONFIG_BACKUP and config[0] == "All" and request.method == "GET":
+            return self._config_backup()
         return HttpResponse.text(BAD_REQUEST, 400)
+
+    # --- firmware upgrade ---------------------------------------------------------------
+
+    def _upgrader(self, request: HttpRequest) -> HttpResponse:
+        if (status := self.flash.faults.http_status) is not None:
+            return HttpResponse.text(
+                f"<html><body>{status} Error</body></html>", status, "text/html"
+            )
+        action = (request.method, request.query.get("action", ""))
+        if action == ("POST", "uploadFirmware"):
+            return self._upload(request)
+        if action == ("GET", "getState"):
+            return self._upgrade_state()
+        if action == ("GET", "cancel"):
+            self.cancel_requests += 1
+            upgrading, _percent = self.flash.status()
+            return HttpResponse.text("Error\r\nUpgrading\r\n" if upgrading else "OK\r\n")
+        return HttpResponse.text(BAD_REQUEST, 400)
+
+    def _upload(self, request: HttpRequest) -> HttpResponse:
+        image = multipart_file(request)
+        if image is None:
+            return HttpResponse.text(BAD_REQUEST, 400)
+        rejection = self.flash.accept(image)
+        if rejection is None:
+            self._refused_state = None
+            return HttpResponse.text("OK\r\n")
+        word = REFUSAL_STATES[rejection]
+        if rejection is not Rejection.BUSY:  # a busy refusal leaves the running upgrade's state
+            self._refused_state = word
+        return HttpResponse.text(f"Error\r\n{word}\r\n")
+
+    def _upgrade_state(self) -> HttpResponse:
+        upgrading, percent = self.flash.status()
+        word = "Upgrading" if upgrading else self._refused_state or IDLE_STATE
+        return _kv([("state", word), ("progress", str(percent if upgrading else 0))])
+
+    def _config_backup(self) -> HttpResponse:
+        if not self.spec.options.get("config_backup", True):
+            return HttpResponse.text(BAD_REQUEST, 400)
+        tables = [self._network(), self._switch("UPnP"), self._switch("T2UServer"), self._users()]
+        headers = [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Disposition", 'attachment; filename="config.backup"'),
+        ]
+        return HttpResponse(200, b"".join(t.body for t in tables), headers)
 
     def _switch(self, table: str) -> HttpResponse:
         option = {"UPnP": "upnp_enabled", "T2UServer": "p2p_enabled"}.get(table)
@@ -356,6 +454,36 @@ def _dhip_frame(message: dict[str, Any]) -> bytes:
     body = json.dumps(message, separators=(", ", " : ")).encode()
     header = b"\x20\x00\x00\x00DHIP" + bytes(8) + struct.pack("<QQ", len(body), len(body))
     return header + body
+
+
+def multipart_file(request: HttpRequest) -> bytes | None:
+    """The first part with a ``filename`` in a ``multipart/form-data`` body, else None."""
+    kind, _, params = request.header("Content-Type").partition(";")
+    boundary = _header_param(params, "boundary")
+    if kind.strip().lower() != "multipart/form-data" or not boundary:
+        return None
+    body, delimiter = request.body, b"--" + boundary.encode()
+    start = body.find(delimiter)
+    while start >= 0 and body[start + len(delimiter) : start + len(delimiter) + 2] != b"--":
+        head_end = body.find(b"\r\n\r\n", start)
+        if head_end < 0:
+            return None
+        end = body.find(b"\r\n" + delimiter, head_end)
+        if end < 0:
+            return None
+        if b"filename=" in body[start:head_end].lower():
+            return body[head_end + 4 : end]
+        start = end + 2
+    return None
+
+
+def _header_param(params: str, wanted: str) -> str:
+    """``boundary`` from ``; boundary="x"; charset=...`` ("" when absent)."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == wanted:
+            return value.strip().strip('"')
+    return ""
 
 
 def _index_page() -> HttpResponse:

@@ -9,7 +9,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+from campatch.config import Limits
 from campatch.model import Candidate, Credential, Secret
+from campatch.net.http import HttpClient
+from campatch.sim.flash import SimImage, build_image
+from campatch.sim.fleet import Fleet
 from support import tcp_candidate
 
 USER = "admin"
@@ -136,3 +140,47 @@ def dhip_reply(serial: str, *, claimed_ip: str = "", vendor: str = "Dahua") -> b
     }
     message = {"mac": "", "method": "client.notifyDevInfo", "params": {"deviceInfo": info}}
     return dhip_datagram(json.dumps(message).encode())
+
+
+NEW_FIRMWARE = "2.800.0000016.1.R"  # same Dahua line as 2.800.0000016.0.R, newer
+NEW_BUILD = "2021-01-11"
+
+
+def dahua_image(
+    device: dict[str, Any], *, version: str = NEW_FIRMWARE, build: str = NEW_BUILD, **kw: Any
+) -> bytes:
+    """A simulator firmware image for ``device`` (a dict from :func:`dahua_cam` ...);
+    ``model=``/``hardware=``/``size=`` override."""
+    size = int(kw.pop("size", 256 * 1024))
+    header = SimImage(
+        vendor="Dahua",
+        model=kw.pop("model", device["model"]),
+        hardware=kw.pop("hardware", device["hardware"]),
+        version=version,
+        build=build,
+        **kw,
+    )
+    return build_image(header, size=size)
+
+
+class StepClock:
+    """A device clock that moves only when a test says so (flash and reboot timing)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+
+async def lock_web(fleet: Fleet, limits: Limits, address: str, failures: int = 5) -> None:
+    """Lock the device's web login for this client with real refused Digest logins."""
+    async with HttpClient(limits, fleet.port_map) as http:
+        url = http.url(address, 80, "/cgi-bin/magicBox.cgi?action=getMachineName")
+        for _ in range(failures):
+            reply = await http.request("GET", url, credential=BAD)
+            assert reply.status == 401

@@ -39,7 +39,14 @@ from campatch.drivers.dahua.models import (
     device_class_of,
     is_error_body,
 )
-from campatch.drivers.interface import Banners, Fingerprint, ProbeContext, SecuritySettings
+from campatch.drivers.interface import (
+    Banners,
+    Fingerprint,
+    FirmwareState,
+    ProbeContext,
+    SecuritySettings,
+    UpgradeTarget,
+)
 from campatch.errors import (
     AuthError,
     DeviceResponseError,
@@ -205,6 +212,33 @@ class DahuaDriver:
     def discovery_sources(self) -> Sequence[DiscoverySource]:
         """DHIP (``DHDiscover.search`` on UDP 37810)."""
         return [DhipSource()]
+
+    # Firmware upgrade (Upgrader protocol), in upgrade.py. It builds on this module's
+    # CGI session, hence the imports inside the methods (a top-level one would be circular).
+
+    async def firmware_state(self, target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
+        """Identity as :meth:`identify` reports it, plus ``upgrader.cgi?action=getState``."""
+        from campatch.drivers.dahua import upgrade
+
+        return await upgrade.firmware_state(target, ctx)
+
+    async def backup_config(self, target: UpgradeTarget, ctx: ProbeContext) -> bytes | None:
+        """``Config.backup?action=All``, or None where the firmware has none."""
+        from campatch.drivers.dahua import upgrade
+
+        return await upgrade.backup_config(target, ctx)
+
+    async def upload(
+        self,
+        target: UpgradeTarget,
+        image: bytes,
+        ctx: ProbeContext,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """``upgrader.cgi?action=uploadFirmware``, sent once; returns the device's ``OK``."""
+        from campatch.drivers.dahua import upgrade
+
+        return await upgrade.upload(target, image, ctx, progress)
 
 
 async def _session(host: str, credential: Credential, ctx: ProbeContext) -> _CgiSession:

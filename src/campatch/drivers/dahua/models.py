@@ -72,6 +72,11 @@ def parse_key_values(text: str, *, what: str, host: str = "") -> dict[str, str]:
     """
     if is_error_body(text):
         raise DeviceResponseError(f"{what}: device answered an error", host=host)
+    return _pairs(text, what=what, host=host)
+
+
+def _pairs(text: str, *, what: str, host: str) -> dict[str, str]:
+    """:func:`parse_key_values` without its error-body check."""
     pairs: dict[str, str] = {}
     for line in text.splitlines()[:CGI_MAX_LINES]:
         key, sep, value = line.partition("=")
@@ -341,3 +346,61 @@ def decode_enable(table: str) -> Callable[[str, str], bool]:
         return value == "true"
 
     return decode
+
+
+#: ``getState`` words that mean an upgrade is under way (VENDORS.md §2 lists the words).
+UPGRADE_BUSY_STATES = frozenset({"downloading", "downloaded", "upgrading"})
+#: ``getState`` words that mean nothing is being written. ``Preparing`` is what an idle
+#: device says [assumed: no idle capture is public; the simulator answers it too].
+UPGRADE_IDLE_STATES = frozenset(
+    {
+        "preparing",
+        "downloadfailed",
+        "invalid",
+        "failed",
+        "succeeded",
+        "cancelled",
+        "notenoughmemory",
+    }
+)
+
+
+@dataclass(frozen=True)
+class UpgradeState:
+    """``upgrader.cgi?action=getState``: ``state=<word>`` and ``progress=<n>``.
+
+    Keys are matched without regard to case (a Dahua test script reads ``State=`` and
+    ``Progress=``).
+    """
+
+    state: str
+    progress: int | None = None
+
+    @property
+    def upgrading(self) -> bool | None:
+        """True while an upgrade is under way, False when idle, None for an unknown word."""
+        word = self.state.casefold()
+        if word in UPGRADE_BUSY_STATES:
+            return True
+        return False if word in UPGRADE_IDLE_STATES else None
+
+    @classmethod
+    def decode(cls, text: str, host: str = "") -> Self:
+        """Decode the reply body.
+
+        Raises:
+            DeviceResponseError: an error body or no ``state`` key.
+        """
+        # Not parse_key_values: its "invalid anywhere" rule would refuse state=Invalid.
+        if text.lstrip().lower().startswith("error"):
+            raise DeviceResponseError("getState: device answered an error", host=host)
+        pairs = _pairs(text, what="getState", host=host)
+        kv: dict[str, str] = {}
+        for key, value in pairs.items():
+            kv.setdefault(key.lower(), value)
+        state = kv.get("state", "")
+        if not state:
+            raise DeviceResponseError("getState: no state", host=host)
+        raw = kv.get("progress", "")
+        progress = min(100, int(raw)) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else None
+        return cls(state=state[:64], progress=progress)
