@@ -20,6 +20,17 @@ Options read (``spec.options``): ``clock_offset_s`` (device clock minus real UTC
 GetDeviceInformation/GetScopes/GetNetworkInterfaces without credentials),
 ``http_server`` (``Server`` header, none by default), ``rtsp_server``,
 ``lockout_max_failures`` and ``lockout_s``, ``location`` (a scope).
+
+Firmware upgrade (VENDORS.md §7; devicemgmt.wsdl): option ``onvif_upgrade`` says which
+operations the device offers: ``http`` (default: ``StartFirmwareUpgrade``, then an HTTP
+POST of the image), ``legacy`` (only the MTOM ``UpgradeSystemFirmware``), ``both`` or
+``none``; the others answer ``ter:ActionNotSupported``, and ``GetServiceCapabilities``
+reports the same. ``StartFirmwareUpgrade`` hands out a one-time upload URI under
+:data:`UPLOAD_PREFIX` (the token in it is the authorisation [assumed]: ONVIF leaves
+upload authentication to the device), usable from ``UploadDelay`` (option
+``onvif_upload_delay_s``, default 0) for :data:`UPLOAD_WINDOW_S`, with
+``ExpectedDownTime`` = the flash's write plus reboot time. Images go to the device's
+:class:`~campatch.sim.flash.Flash` (a device without one offers no upgrade).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import secrets
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -44,7 +56,8 @@ from campatch.net.soap import NS_SOAP, NS_TDS, NS_TT, NS_WSSE, password_digest
 from campatch.net.xml import child_text, local, parse_xml
 from campatch.sim.auth import AuthResult, Clock, Lockout
 from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
-from campatch.sim.http import HttpRequest, HttpResponse, serve_http
+from campatch.sim.flash import Flash, Rejection
+from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, reset_connection, serve_http
 from campatch.sim.rtsp import rtsp_service
 from campatch.sim.telnet import telnet_service
 
@@ -59,6 +72,31 @@ PRE_AUTH = frozenset(
 OPEN_INFO = frozenset({"GetDeviceInformation", "GetScopes", "GetNetworkInterfaces"})
 _SOAP_CT = "application/soap+xml; charset=utf-8"
 _NS_TER = "http://www.onvif.org/ver10/error"
+
+
+#: Where ``StartFirmwareUpgrade`` upload URIs live on the device's web server.
+UPLOAD_PREFIX = "/onvif/firmware-upload/"
+#: How long an upload URI stays valid after its UploadDelay [assumed; ONVIF sets none].
+UPLOAD_WINDOW_S = 300.0
+#: Which upgrade operations each ``onvif_upgrade`` mode offers.
+_UPGRADE_MODES = {
+    "StartFirmwareUpgrade": ("http", "both"),
+    "UpgradeSystemFirmware": ("legacy", "both"),
+}
+#: How the device answers a refused image: HTTP POST status and text, and the legacy
+#: operation's fault subcodes. 415 for an invalid image is the WSDL's rule
+#: (StartFirmwareUpgrade documentation); the texts, 409, 413 and the faults are [assumed].
+_INVALID = ("ter:InvalidArgVal", "ter:InvalidFirmware")
+_REFUSALS: dict[Rejection, tuple[int, str, tuple[str, ...]]] = {
+    Rejection.NOT_AN_IMAGE: (415, "not a firmware image", _INVALID),
+    Rejection.WRONG_MODEL: (415, "firmware is not for this model", _INVALID),
+    Rejection.WRONG_REGION: (415, "firmware is for another region", _INVALID),
+    Rejection.BELOW_MINIMUM: (415, "firmware version is below this device's minimum", _INVALID),
+    Rejection.INCOMPLETE: (415, "firmware image is incomplete or corrupt", _INVALID),
+    Rejection.BUSY: (409, "a firmware upgrade is already in progress", ("ter:Action",)),
+    Rejection.NO_SPACE: (413, "not enough free flash for this image", ("ter:Action",)),
+}  # fmt: skip
+_OCTET_STREAM = ("application/octet-stream", "application/octetstream")  # the WSDL's spelling too
 
 
 def device_now(device: SimDevice) -> datetime:
@@ -99,11 +137,16 @@ def _envelope(body: str, header: str = "") -> bytes:
     ).encode()
 
 
-def soap_fault(code: str, subcode: str, reason: str, status: int = 400) -> HttpResponse:
-    """A SOAP 1.2 fault (``s:Sender`` faults go with HTTP 400 per the SOAP HTTP binding)."""
+def soap_fault(
+    code: str, subcode: str, reason: str, status: int = 400, *, more: tuple[str, ...] = ()
+) -> HttpResponse:
+    """A SOAP 1.2 fault (``s:Sender`` faults go with HTTP 400 per the SOAP HTTP binding);
+    ``more`` nests further subcodes below ``subcode``."""
+    codes = (subcode, *more)
+    nested = "".join(f"<s:Subcode><s:Value>{c}</s:Value>" for c in codes)
     body = (
-        f"<s:Fault><s:Code><s:Value>s:{code}</s:Value><s:Subcode><s:Value>{subcode}</s:Value>"
-        f'</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text>'
+        f"<s:Fault><s:Code><s:Value>s:{code}</s:Value>{nested}{'</s:Subcode>' * len(codes)}"
+        f'</s:Code><s:Reason><s:Text xml:lang="en">{escape(reason)}</s:Text>'
         "</s:Reason></s:Fault>"
     )
     return HttpResponse(status, _envelope(body), [("Content-Type", _SOAP_CT)])
@@ -172,16 +215,41 @@ class OnvifService:
         self.device = device
         self.lockout = lockout
         self._tokens = _TokenChecker(device)
+        self._upload_uris: dict[str, float] = {}  # token -> device clock when usable
+        #: Until this device-clock time every token is refused (fault ``lock_during_job``).
+        self.locked_until = 0.0
+
+    def is_upload(self, request: HttpRequest) -> bool:
+        """True for a POST to an upload URI handed out by ``StartFirmwareUpgrade``, or an
+        MTOM request to the device service (the legacy ``UpgradeSystemFirmware``)."""
+        if request.method != "POST":
+            return False
+        mtom = request.header("Content-Type").lower().startswith("multipart/related")
+        return request.path.startswith(UPLOAD_PREFIX) or (request.path == DEVICE_SERVICE and mtom)
+
+    @property
+    def flash(self) -> Flash | None:
+        """The device's flash (None: the device takes no images)."""
+        flash = getattr(self.device, "flash", None)
+        return flash if isinstance(flash, Flash) else None
+
+    def offers(self, operation: str) -> bool:
+        """Does the device offer this upgrade operation (option ``onvif_upgrade``)?"""
+        mode = str(self.device.spec.options.get("onvif_upgrade", "http"))
+        return self.flash is not None and mode in _UPGRADE_MODES[operation]
 
     async def handle(self, request: HttpRequest) -> HttpResponse | None:
         """Answer a request for an ``/onvif/`` path; None for any other path."""
         if not request.path.startswith("/onvif/"):
             return None
         self.device.log(f"onvif {request.method} {request.path}")
+        if request.path.startswith(UPLOAD_PREFIX):
+            return self._upload(request)
         if request.method != "POST":
             return HttpResponse(405, b"", [("Allow", "POST")])
+        soap, attachments = _mtom_parts(request)
         try:
-            root = parse_xml(request.body, what="onvif request")
+            root = parse_xml(soap, what="onvif request")
         except DeviceResponseError:
             return soap_fault("Sender", "ter:WellFormed", "Malformed SOAP request")
         operation = _operation(root)
@@ -189,8 +257,13 @@ class OnvifService:
             return soap_fault("Sender", "ter:WellFormed", "No SOAP body")
         if request.path != DEVICE_SERVICE:
             return soap_fault("Receiver", "ter:ActionNotSupported", f"No service at {request.path}")
-        refusal = self._authorize(request.peer, root, local(operation.tag))
-        return refusal or self._answer(local(operation.tag))
+        name = local(operation.tag)
+        refusal = self._authorize(request.peer, root, name)
+        if refusal is not None:
+            return refusal
+        if name == "UpgradeSystemFirmware" and self.offers(name):
+            return self._upgrade_system_firmware(operation, attachments)
+        return self._answer(name)
 
     def _authorize(self, peer: str, root: Element, name: str) -> HttpResponse | None:
         token = next((e for e in root.iter() if e.tag == f"{{{NS_WSSE}}}UsernameToken"), None)
@@ -201,7 +274,9 @@ class OnvifService:
             ):
                 return _not_authorized()
             return None
-        if self.lockout is not None and self.lockout.is_locked(peer):
+        if self.device.clock() < self.locked_until or (
+            self.lockout is not None and self.lockout.is_locked(peer)
+        ):
             return _not_authorized()  # locked: even the right password is refused
         result = self._tokens.check(token)
         if self.lockout is not None:
@@ -210,7 +285,7 @@ class OnvifService:
 
     def _answer(self, name: str) -> HttpResponse:
         build = getattr(self, f"_op_{name}", None)
-        if build is None:
+        if build is None or (name in _UPGRADE_MODES and not self.offers(name)):
             return soap_fault("Receiver", "ter:ActionNotSupported", f"{name} is not supported")
         body: str = build()
         return HttpResponse(200, _envelope(body), [("Content-Type", _SOAP_CT)])
@@ -293,6 +368,118 @@ class OnvifService:
             "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
         )
 
+    def _op_GetServiceCapabilities(self) -> str:
+        def flag(operation: str) -> str:
+            return "true" if self.offers(operation) else "false"
+
+        return (
+            "<tds:GetServiceCapabilitiesResponse><tds:Capabilities>"
+            '<tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false"/>'
+            '<tds:Security UsernameToken="true" HttpDigest="false"/>'
+            f'<tds:System FirmwareUpgrade="{flag("UpgradeSystemFirmware")}" '
+            f'HttpFirmwareUpgrade="{flag("StartFirmwareUpgrade")}" SystemBackup="false" '
+            'HttpSystemBackup="false"/>'
+            "</tds:Capabilities></tds:GetServiceCapabilitiesResponse>"
+        )
+
+    # --- firmware upgrade -------------------------------------------------------------
+
+    def _op_StartFirmwareUpgrade(self) -> str:
+        flash = self.flash
+        downtime = flash.flash_s + flash.reboot_s if flash is not None else 0.0
+        delay = float(self.device.spec.options.get("onvif_upload_delay_s", 0.0))
+        token = secrets.token_urlsafe(18)
+        now = self.device.clock()
+        live = {t: at for t, at in self._upload_uris.items() if at + UPLOAD_WINDOW_S > now}
+        self._upload_uris = live
+        self._upload_uris[token] = now + delay
+        return (
+            "<tds:StartFirmwareUpgradeResponse>"
+            f"<tds:UploadUri>{self._xaddr(UPLOAD_PREFIX + token)}</tds:UploadUri>"
+            f"<tds:UploadDelay>{_duration(delay)}</tds:UploadDelay>"
+            f"<tds:ExpectedDownTime>{_duration(downtime)}</tds:ExpectedDownTime>"
+            "</tds:StartFirmwareUpgradeResponse>"
+        )
+
+    def _upload(self, request: HttpRequest) -> HttpResponse:
+        """The HTTP POST of an image to an upload URI (one use per URI)."""
+        if request.method != "POST":
+            return HttpResponse(405, b"", [("Allow", "POST")])
+        usable_at = self._upload_uris.pop(request.path.removeprefix(UPLOAD_PREFIX), None)
+        flash, now = self.flash, self.device.clock()
+        if flash is None or usable_at is None or now > usable_at + UPLOAD_WINDOW_S:
+            return HttpResponse.text("upload URI unknown or expired", 404)
+        if now < usable_at:  # [assumed]: posted before UploadDelay
+            return HttpResponse.text("not ready for the upload: wait for UploadDelay", 503)
+        if (status := flash.faults.http_status) is not None:
+            return HttpResponse.text(f"{status} Error", status)
+        if request.header("Content-Type").split(";")[0].strip().lower() not in _OCTET_STREAM:
+            return HttpResponse.text(
+                "Unsupported Media Type: expected application/octet-stream", 415
+            )
+        rejection = flash.accept(request.body)
+        if rejection is None:
+            self.device.log("onvif firmware image accepted")
+            return HttpResponse.text("OK")
+        status, text, _ = _REFUSALS[rejection]
+        return HttpResponse.text(text, status)
+
+    def _upgrade_system_firmware(
+        self, operation: Element, attachments: dict[str, bytes]
+    ) -> HttpResponse:
+        """The legacy MTOM upgrade: the image is the part the ``xop:Include`` names."""
+        flash = self.flash
+        include = next((e for e in operation.iter() if local(e.tag) == "Include"), None)
+        cid = (include.get("href", "") if include is not None else "").removeprefix("cid:")
+        image = attachments.get(cid)
+        if flash is None or image is None:
+            return soap_fault("Sender", "ter:InvalidArgVal", "No firmware attachment", 400,
+                              more=("ter:InvalidFirmware",))  # fmt: skip
+        if (status := flash.faults.http_status) is not None:
+            return HttpResponse.text(f"{status} Error", status)
+        rejection = flash.accept(image)
+        if rejection is not None:
+            _, text, codes = _REFUSALS[rejection]
+            return soap_fault("Receiver", codes[0], text, 500, more=codes[1:])
+        self.device.log("onvif firmware image accepted (UpgradeSystemFirmware)")
+        body = (
+            "<tds:UpgradeSystemFirmwareResponse><tds:Message>Upgrade started; the device "
+            "restarts</tds:Message></tds:UpgradeSystemFirmwareResponse>"
+        )
+        return HttpResponse(200, _envelope(body), [("Content-Type", _SOAP_CT)])
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as an ``xs:duration`` (``PT3.3S``)."""
+    return f"PT{f'{seconds:.3f}'.rstrip('0').rstrip('.')}S"
+
+
+def _mtom_parts(request: HttpRequest) -> tuple[bytes, dict[str, bytes]]:
+    """The SOAP envelope of a request and its MTOM attachments by Content-ID (a plain
+    SOAP request has none); the root part is the ``start`` part, else the first."""
+    header = Message()
+    header["Content-Type"] = request.header("Content-Type")
+    boundary = header.get_param("boundary")
+    if header.get_content_type() != "multipart/related" or not isinstance(boundary, str):
+        return request.body, {}
+    start = header.get_param("start")
+    parts: dict[str, bytes] = {}
+    first = b""
+    for chunk in request.body.split(b"--" + boundary.encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, content = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        content = content.removesuffix(b"\r\n")
+        cid = ""
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-id":
+                cid = value.strip().strip("<>")
+        parts[cid] = content
+        first = first or content
+    root = parts.pop(start.strip("<>"), first) if isinstance(start, str) else first
+    return root, parts
+
 
 def _operation(root: Element) -> Element | None:
     if root.tag != f"{{{NS_SOAP}}}Envelope":
@@ -367,6 +554,7 @@ class OnvifCamera(SimDevice):
     Attributes:
         lockout: failed ONVIF logins per client address (5 in 30 min lock 30 min by default).
         onvif: the device service.
+        flash: its flash memory (firmware upgrades over ONVIF, see the module docstring).
     """
 
     personality = "onvif"
@@ -380,14 +568,25 @@ class OnvifCamera(SimDevice):
             clock=clock,
         )
         self.onvif = OnvifService(self, lockout=self.lockout)
+        self.flash: Flash = Flash(self)
         self._udp = [ws_discovery_service(self, xaddr_port=self.onvif_port)]
+
+    def lock_everyone(self) -> None:
+        """Refuse every ONVIF login for the lock time (fault ``lock_during_job``)."""
+        self.onvif.locked_until = self.clock() + self.lockout.lock_s
+
+    def is_upload(self, request: HttpRequest) -> bool:
+        """A firmware upload to the ONVIF service (see :meth:`OnvifService.is_upload`)."""
+        return self.spec.onvif and self.onvif.is_upload(request)
 
     @property
     def onvif_port(self) -> int:
         """The port of the ONVIF device service (80, or e.g. 8899)."""
         return int(self.spec.options.get("onvif_port", 80))
 
-    async def _web(self, request: HttpRequest) -> HttpResponse:
+    async def _web(self, request: HttpRequest) -> HttpResponse | RawWriter:
+        if self.offline():  # a kept-alive connection outlives no reboot
+            return reset_connection
         if self.onvif_port == 80 and self.spec.onvif:
             answer = await self.onvif.handle(request)
             if answer is not None:
@@ -399,7 +598,9 @@ class OnvifCamera(SimDevice):
             )
         return HttpResponse.text("Not Found", 404)
 
-    async def _onvif_only(self, request: HttpRequest) -> HttpResponse:
+    async def _onvif_only(self, request: HttpRequest) -> HttpResponse | RawWriter:
+        if self.offline():
+            return reset_connection
         answer = await self.onvif.handle(request) if self.spec.onvif else None
         return answer or HttpResponse.text("Not Found", 404)
 
@@ -407,9 +608,13 @@ class OnvifCamera(SimDevice):
         """Web on 80 (ONVIF there or on ``onvif_port``), RTSP on 554, telnet if enabled."""
         opts = self.spec.options
         server = opts.get("http_server")
-        services = [TcpService(80, serve_http(self._web, server))]
+        hooks = (self.cut_upload, self.dropped_upload)
+        web_hooks = hooks if self.onvif_port == 80 else (None, None)
+        services = [TcpService(80, serve_http(self._web, server, *web_hooks))]
         if self.onvif_port != 80:
-            services.append(TcpService(self.onvif_port, serve_http(self._onvif_only, server)))
+            services.append(
+                TcpService(self.onvif_port, serve_http(self._onvif_only, server, *hooks))
+            )
         services.append(
             rtsp_service(self, server=str(opts.get("rtsp_server", "GStreamer RTSP server")))
         )

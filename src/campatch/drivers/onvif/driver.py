@@ -18,14 +18,22 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from campatch.discovery.interface import DiscoverySource
 from campatch.discovery.ws_discovery import device_class_of, scope_observations
-from campatch.drivers.interface import Banners, Fingerprint, ProbeContext, SecuritySettings
+from campatch.drivers.interface import (
+    Banners,
+    Fingerprint,
+    FirmwareState,
+    ProbeContext,
+    SecuritySettings,
+    UpgradeTarget,
+)
+from campatch.drivers.onvif import upgrade
 from campatch.drivers.onvif.models import (
     DEVICE_SERVICE_PATH,
     GetDeviceInformation,
@@ -312,6 +320,32 @@ class OnvifDriver:
             raise DeviceResponseError(f"{host}: no onvif device service answered", host=host)
         users = await self._signed(candidate, endpoint, credential, ctx, GetUsers())
         return SecuritySettings(accounts=users if isinstance(users, tuple) else None)
+
+    # --- firmware upgrade (see campatch.drivers.onvif.upgrade) ---------------------------
+
+    def _known_url(self, host: str, ctx: ProbeContext) -> str | None:
+        known = self._hosts.get(host)
+        return known[0].url(host, ctx) if known else None
+
+    async def firmware_state(self, target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
+        """See :func:`campatch.drivers.onvif.upgrade.firmware_state`."""
+        known = self._known_url(target.address, ctx)
+        return await upgrade.firmware_state(target, ctx, known)
+
+    async def backup_config(self, target: UpgradeTarget, ctx: ProbeContext) -> bytes | None:
+        """None: see :func:`campatch.drivers.onvif.upgrade.backup_config`."""
+        return await upgrade.backup_config(target, ctx)
+
+    async def upload(
+        self,
+        target: UpgradeTarget,
+        image: bytes,
+        ctx: ProbeContext,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """See :func:`campatch.drivers.onvif.upgrade.upload`."""
+        known = self._known_url(target.address, ctx)
+        return await upgrade.upload(target, image, ctx, progress, known)
 
 
 __all__ = ["ONVIF_HTTP_PORTS", "RTSP_PATHS", "Endpoint", "OnvifDriver", "candidate_endpoints"]

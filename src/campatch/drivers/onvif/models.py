@@ -8,6 +8,8 @@ renamed to campatch's fields in exactly one place, the ``decode`` methods and
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -162,3 +164,157 @@ class GetUsers:
         """Every ``User/Username``, in order (at most 64)."""
         names = (_clean(el.text) for el in response.iter() if local(el.tag) == "Username")
         return tuple(dict.fromkeys(n for n in names if n))[:64]
+
+
+# --- firmware upgrade (devicemgmt.wsdl l.419, 1812; VENDORS.md §7) ---------------------
+
+_DURATION = re.compile(
+    r"^(-)?P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+)
+# Seconds per duration field; years and months have no fixed length, these are the
+# usual approximations (a device's delay or downtime is never measured in months).
+_DURATION_UNITS = (365 * 86_400, 30 * 86_400, 86_400, 3_600, 60, 1)
+#: Where the image of the legacy ``UpgradeSystemFirmware`` travels (the MTOM part id).
+FIRMWARE_CID = "firmware@campatch"
+_SOAP_CID = "envelope@campatch"
+NS_XOP = "http://www.w3.org/2004/08/xop/include"
+NS_XMIME = "http://www.w3.org/2005/05/xmlmime"
+
+
+def parse_duration(text: str | None) -> float | None:
+    """An ``xs:duration`` (``PT60S``, ``PT2M``, ``P1DT0.5S``) in seconds; None when
+    ``text`` is not one (negative durations included: no device waits backwards)."""
+    match = _DURATION.match((text or "").strip())
+    if match is None or match.group(1) or not any(match.groups()[1:]):
+        return None
+    values = match.groups()[1:]
+    return sum(float(v) * unit for v, unit in zip(values, _DURATION_UNITS, strict=True) if v)
+
+
+@dataclass(frozen=True)
+class UploadSlot:
+    """``StartFirmwareUpgrade``'s reply: where and when the image may be posted.
+
+    Args:
+        upload_uri: the URI the device wants the image POSTed to.
+        upload_delay_s: seconds to wait before posting (0 when the device gives none).
+        expected_downtime: the device's own ``xs:duration`` text ("PT60S"), "" if none.
+    """
+
+    upload_uri: str
+    upload_delay_s: float
+    expected_downtime: str
+
+
+@dataclass(frozen=True)
+class StartFirmwareUpgrade:
+    """Ask for an upload URI (firmware upgrade over HTTP POST)."""
+
+    name: ClassVar[str] = "StartFirmwareUpgrade"
+    namespace: ClassVar[str] = NS_TDS
+
+    def body_xml(self) -> str:
+        """The request element (it has no parameters)."""
+        return "<tds:StartFirmwareUpgrade/>"
+
+    def decode(self, response: Element, host: str) -> UploadSlot:
+        """Read UploadUri, UploadDelay and ExpectedDownTime.
+
+        Raises:
+            DeviceResponseError: no UploadUri, or an UploadDelay that is not a duration.
+        """
+        uri = (child_text(response, "UploadUri") or "").strip()
+        if not uri:
+            raise DeviceResponseError(f"onvif {self.name}: reply carries no UploadUri", host=host)
+        delay_text = child_text(response, "UploadDelay")
+        delay = parse_duration(delay_text) if delay_text else 0.0
+        if delay is None:
+            raise DeviceResponseError(
+                f"onvif {self.name}: UploadDelay {_clean(delay_text)!r} is not a duration",
+                host=host,
+            )
+        return UploadSlot(uri[:2048], delay, _clean(child_text(response, "ExpectedDownTime")))
+
+
+@dataclass(frozen=True)
+class UpgradeSupport:
+    """Which firmware-upgrade operations the device says it offers (None: it does not say).
+
+    Args:
+        http: ``HttpFirmwareUpgrade`` (``StartFirmwareUpgrade`` + HTTP POST).
+        mtom: ``FirmwareUpgrade`` (the legacy ``UpgradeSystemFirmware``).
+    """
+
+    http: bool | None
+    mtom: bool | None
+
+
+@dataclass(frozen=True)
+class GetServiceCapabilities:
+    """The device service's capabilities; ONVIF allows it without credentials."""
+
+    name: ClassVar[str] = "GetServiceCapabilities"
+    namespace: ClassVar[str] = NS_TDS
+
+    def body_xml(self) -> str:
+        """The request element."""
+        return "<tds:GetServiceCapabilities/>"
+
+    def decode(self, response: Element, host: str) -> UpgradeSupport:
+        """The ``System`` element's ``HttpFirmwareUpgrade`` and ``FirmwareUpgrade`` flags."""
+        system = next((el for el in response.iter() if local(el.tag) == "System"), None)
+        if system is None:
+            return UpgradeSupport(None, None)
+        return UpgradeSupport(
+            _xs_bool(system.get("HttpFirmwareUpgrade")), _xs_bool(system.get("FirmwareUpgrade"))
+        )
+
+
+def _xs_bool(value: str | None) -> bool | None:
+    text = (value or "").strip().lower()
+    return True if text in ("true", "1") else False if text in ("false", "0") else None
+
+
+def upgrade_system_firmware_xml() -> str:
+    """The legacy ``UpgradeSystemFirmware`` element; the image is the MTOM part
+    :data:`FIRMWARE_CID` (``tt:AttachmentData``: an ``xop:Include`` plus
+    ``xmime:contentType``)."""
+    return (
+        f'<tds:UpgradeSystemFirmware><tds:Firmware xmlns:xmime="{NS_XMIME}" '
+        'xmime:contentType="application/octet-stream">'
+        f'<xop:Include xmlns:xop="{NS_XOP}" href="cid:{FIRMWARE_CID}"/>'
+        "</tds:Firmware></tds:UpgradeSystemFirmware>"
+    )
+
+
+def upgrade_message(response: Element) -> str:
+    """``UpgradeSystemFirmwareResponse``'s optional ``Message`` ("" when absent)."""
+    return _clean(child_text(response, "Message"))
+
+
+def mtom_request(envelope_xml: bytes, attachment: bytes) -> tuple[str, bytes]:
+    """A SOAP 1.2 MTOM/XOP message: the envelope, then ``attachment`` as the binary part
+    :data:`FIRMWARE_CID` (W3C XOP; multipart/related with ``application/xop+xml`` root).
+
+    Returns:
+        ``(content_type, body)`` for the HTTP request.
+    """
+    boundary = f"campatch-mtom-{secrets.token_hex(12)}"
+    action = f"{NS_TDS}/UpgradeSystemFirmware"
+    content_type = (
+        f'multipart/related; type="application/xop+xml"; start="<{_SOAP_CID}>"; '
+        f'start-info="application/soap+xml"; action="{action}"; boundary="{boundary}"'
+    )
+    head = (
+        f"--{boundary}\r\n"
+        'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"\r\n'
+        f"Content-Transfer-Encoding: 8bit\r\nContent-ID: <{_SOAP_CID}>\r\n\r\n"
+    ).encode()
+    part = (
+        f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Transfer-Encoding: binary\r\nContent-ID: <{FIRMWARE_CID}>\r\n\r\n"
+    ).encode()
+    return content_type, b"".join(
+        (head, envelope_xml, part, attachment, f"\r\n--{boundary}--\r\n".encode())
+    )
