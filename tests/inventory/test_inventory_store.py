@@ -101,8 +101,9 @@ def test_migrations_create_the_schema_that_tables_py_describes(db_url: str) -> N
         engine.dispose()
     assert tables == {
         "alembic_version", "scans", "devices", "scan_hosts", "changes", "login_attempts",
+        "jobs", "job_devices", "job_events", "journal", "journal_head",
     }  # fmt: skip
-    assert revision == "0002"
+    assert revision == "0003"
     assert diff == []
 
 
@@ -129,7 +130,7 @@ def test_sqlite_file_is_0600_and_runs_in_wal_mode(tmp_path: Path) -> None:
     assert modes == {"inventory.db": 0o600, "inventory.db-wal": 0o600, "inventory.db-shm": 0o600}
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert synchronous == 1  # NORMAL
+    assert synchronous == 2  # FULL (S-04): a committed transaction survives a power cut
     assert foreign_keys == 1
 
 

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from campatch.cli._common import DbOption
 from campatch.cli._output import fatal, stdout
+from campatch.cli.journal import opened_journal
 from campatch.inventory.credentials import open_vault
 from campatch.model import Credential, Secret
 
@@ -36,6 +38,7 @@ def add_command(
             "--password-stdin", help="Read the password from standard input (for scripts)."
         ),
     ] = False,
+    db: DbOption = None,
 ) -> None:
     """Add (or replace) the credential for SCOPE; the password is asked for, never an argument."""
     if password_stdin:
@@ -44,8 +47,11 @@ def add_command(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if not password:
         fatal("empty password", tip="devices with no password are found by `campatch scan` as such")
-    replaced = open_vault().add(scope, Credential(username, Secret(password)))
-    stdout.print(f"{'replaced' if replaced else 'added'} {username} for {scope}", markup=False)
+    with opened_journal(db, "creds add") as journal:
+        replaced = open_vault().add(scope, Credential(username, Secret(password)))
+        result = "replaced" if replaced else "added"
+        journal.append("credential-add", result, device=scope, detail={"username": username})
+    stdout.print(f"{result} {username} for {scope}", markup=False)
 
 
 @app.command("list")
@@ -68,9 +74,14 @@ def remove_command(
     username: Annotated[
         str | None, typer.Option("--username", "-u", help="Only this account (default: all).")
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Remove the credentials stored for SCOPE."""
-    removed = open_vault().remove(scope, username)
+    with opened_journal(db, "creds remove") as journal:
+        removed = open_vault().remove(scope, username)
+        if removed:
+            detail = {"username": username, "removed": removed}
+            journal.append("credential-remove", "removed", device=scope, detail=detail)
     if not removed:
         fatal(f"no credential stored for {scope}" + (f" and user {username}" if username else ""))
     stdout.print(

@@ -11,7 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from campatch.cli._common import DbOption
 from campatch.cli._output import ExitCode, fatal, stdout
+from campatch.cli.journal import opened_journal
+from campatch.errors import KnowledgeSourceError
 from campatch.knowledge.bundle import load_bundle
 from campatch.knowledge.kev import KEV_URL
 from campatch.knowledge.manual import import_file
@@ -74,6 +77,7 @@ def sync_command(
     kev_url: Annotated[
         str, typer.Option("--kev-url", help="CISA KEV JSON address (a mirror).")
     ] = KEV_URL,
+    db: DbOption = None,
 ) -> None:
     """Refresh CISA KEV and NVD advisories. A failed sync keeps the knowledge already stored.
 
@@ -88,16 +92,23 @@ def sync_command(
         filters = [NvdQuery(keyword=k) for k in DEFAULT_KEYWORDS]
     if since is not None and since.tzinfo is None:
         fatal("--since needs a time zone, e.g. 2026-01-01T00:00:00+00:00")
-    report = asyncio.run(
-        sync(
-            KnowledgeStore(),
-            nvd_filters=filters,
-            since=since,
-            api_key=os.environ.get("NVD_API_KEY"),
-            nvd_url=nvd_url,
-            kev_url=kev_url,
+    with opened_journal(db, "feed sync") as journal:
+        report = asyncio.run(
+            sync(
+                KnowledgeStore(),
+                nvd_filters=filters,
+                since=since,
+                api_key=os.environ.get("NVD_API_KEY"),
+                nvd_url=nvd_url,
+                kev_url=kev_url,
+            )
         )
-    )
+        sources = [
+            {"source": o.source, "ok": o.ok, "fetched": o.fetched, "stored": o.stored,
+             "rejected": len(o.rejected), "error": o.error[:500]}
+            for o in report.outcomes
+        ]  # fmt: skip
+        journal.append("feed-sync", "ok" if report.ok else "failed", detail={"sources": sources})
     for o in report.outcomes:
         line = f"{o.source}: " + (
             f"failed, kept what was stored ({o.error})"
@@ -115,9 +126,18 @@ def import_command(
     path: Annotated[
         Path, typer.Argument(help="A JSON or YAML file of advisories and/or firmware releases.")
     ],
+    db: DbOption = None,
 ) -> None:
     """Add advisories or firmware releases you have (vendor bulletins) to the knowledge."""
-    result = import_file(path, KnowledgeStore())
+    with opened_journal(db, "feed import") as journal:
+        try:
+            result = import_file(path, KnowledgeStore())
+        except KnowledgeSourceError as err:
+            error = str(err).splitlines()[0][:500]
+            journal.append("feed-import", "failed", detail={"file": str(path), "error": error})
+            raise
+        counts = {"advisories": len(result.advisories), "releases": len(result.releases)}
+        journal.append("feed-import", "ok", detail={"file": str(path), **counts})
     stdout.print(
         f"imported {len(result.advisories)} advisories and {len(result.releases)} firmware releases"
     )

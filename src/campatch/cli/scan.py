@@ -16,6 +16,7 @@ from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import ExitCode, OutputFormat, ProgressBar, stdout
 from campatch.cli.apps import app_labels
 from campatch.cli.audit import exit_code, labels
+from campatch.cli.journal import journal_of, opened_journal
 from campatch.config import Limits, PortMap, Settings
 from campatch.drivers.identify import CredentialLookup, NoCredentials
 from campatch.inventory.apps import open_owner_apps
@@ -100,6 +101,10 @@ def scan_command(
     no_logins = no_credentials or no_credential_checks
     store = None if no_store else inventory(db)
     try:
+        if store is not None:  # its login attempts are journaled with the scan as actor
+            journal_of(store, "scan")
+        if no_credential_checks:  # S-03: every override is journaled, even with --no-store
+            journal_override(store, db, "--no-credential-checks", targets)
         result, assessment = asyncio.run(
             scan_and_assess(
                 targets,
@@ -118,6 +123,18 @@ def scan_command(
     if assessment is not None and fail_on is not None:
         raise typer.Exit(exit_code(assessment, fail_on))
     raise typer.Exit(ExitCode.CLEAN)
+
+
+def journal_override(
+    store: InventoryStore | None, db: str | None, flag: str, targets: Sequence[str]
+) -> None:
+    """Journal an override flag in the open inventory (or the ``--db`` one, opened for it)."""
+    detail = {"flag": flag, "targets": list(targets[:20]), "target_count": len(targets)}
+    if store is not None:
+        journal_of(store, "scan").append("override", "applied", detail=detail)
+        return
+    with opened_journal(db, "scan") as journal:
+        journal.append("override", "applied", detail=detail)
 
 
 async def scan_and_assess(

@@ -41,6 +41,7 @@ from typing import Protocol, Self
 
 from campatch.errors import UsageError
 from campatch.model import Change, Credential, DeviceClass, HostReport, ScanResult
+from campatch.patch.jobs import JobStore, Journal
 
 _VENDOR = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
@@ -230,6 +231,15 @@ class InventoryStore(AttemptLedger, Protocol):
         Raises:
             InventoryError: the database cannot be read.
         """
+        ...
+
+    def jobs(self) -> JobStore:
+        """The upgrade jobs kept in the same database."""
+        ...
+
+    def journal(self, actor: str | None = None) -> Journal:
+        """The tamper-evident journal kept in the same database (``actor``: the default
+        actor of its records)."""
         ...
 
     def close(self) -> None:

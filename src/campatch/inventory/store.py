@@ -3,7 +3,11 @@
 Opening a store runs the Alembic migrations shipped in ``migrations/`` (no
 ``alembic.ini``), so a new or older database is brought to the current schema
 before first use. SQLite files are created 0600 and run in WAL mode with
-``synchronous=NORMAL``: a crash may lose the last scan, never corrupt the file.
+``synchronous=FULL`` for the whole database (the pragma is per connection, not per
+table): a transaction that returned is on disk, so an upgrade job's transitions and the
+journal survive a crash or a power cut (SAFETY S-04). Writing transactions start with
+``BEGIN IMMEDIATE``, so two processes that read then write wait for each other instead
+of failing.
 
 To keep PostgreSQL tables in their own schema, put it on the URL:
 ``postgresql+psycopg://user@host/db?options=-csearch_path%3Dcampatch``.
@@ -28,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, delete, event, or_, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -44,6 +48,8 @@ from campatch.inventory.interface import (
     LoginAttempt,
     ScanRow,
 )
+from campatch.inventory.jobs import SqlJobStore
+from campatch.inventory.journal import SqlJournal
 from campatch.inventory.tables import (
     ChangeTable,
     DeviceTable,
@@ -58,6 +64,8 @@ logger = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "migrations"
 #: pg_advisory_xact_lock key: two processes opening a fresh database migrate one at a time
 _PG_MIGRATION_LOCK = 0x63616D70  # "camp"
+#: execution option: begin the transaction with SQLite's BEGIN IMMEDIATE (take the write lock)
+_IMMEDIATE = "campatch_sqlite_immediate"
 
 
 def default_url() -> str:
@@ -138,6 +146,7 @@ def _create_engine(url: URL) -> Engine:
         return create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -147,17 +156,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             logger.warning("inventory: SQLite refused WAL mode (journal_mode=%s)", mode)
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
     finally:
         cursor.close()
+    # SQLAlchemy, not the driver, begins transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """BEGIN, or BEGIN IMMEDIATE for writers: a reader that later writes could otherwise
+    hit SQLITE_BUSY without waiting, and the journal must not fork."""
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
-    with engine.begin() as connection:
+    with engine.execution_options(**{_IMMEDIATE: True}).begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
         config.attributes["connection"] = connection
@@ -180,9 +198,15 @@ class SqlInventoryStore:
 
     def __init__(self, engine: Engine, url: URL) -> None:
         self._engine = engine
+        self._writer = engine.execution_options(**{_IMMEDIATE: True})
         self._shown = url.render_as_string(hide_password=True)
         self._url = url
         self._closed = False
+        database = str(url.database)  # a "file:" URI has no plain path to put a witness beside
+        plain_file = _is_sqlite_file(url) and not database.startswith("file:")
+        self._journal = SqlJournal(
+            self._session, Path(database + ".journal-head") if plain_file else None
+        )
 
     def __repr__(self) -> str:
         return f"SqlInventoryStore({self._shown!r})"
@@ -193,11 +217,12 @@ class SqlInventoryStore:
         return self._shown
 
     @contextmanager
-    def _session(self, action: str) -> Iterator[Session]:
+    def _session(self, action: str, *, write: bool = False) -> Iterator[Session]:
         if self._closed:
             raise InventoryError(f"inventory {self._shown}: cannot {action}: store is closed")
+        bind = self._writer if write else self._engine
         try:
-            with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session
         except SQLAlchemyError as err:
             reason = _reason(err, self._url)
@@ -206,7 +231,7 @@ class SqlInventoryStore:
     def record_scan(self, result: ScanResult, scope_addresses: Iterable[str]) -> ScanResult:
         """See :meth:`InventoryStore.record_scan`."""
         scope = frozenset(address_key(a) for a in scope_addresses)
-        with self._session("record scan") as session:
+        with self._session("record scan", write=True) as session:
             scan_id, changes = ScanRecorder(session, result, scope).run()
         logger.info(
             "recorded scan %d: %d hosts, %d changes", scan_id, len(result.hosts), len(changes)
@@ -258,8 +283,25 @@ class SqlInventoryStore:
                     f"inventory {self._shown}: history of {device_key} is damaged: {err}"
                 ) from err
 
+    def jobs(self) -> SqlJobStore:
+        """The upgrade jobs kept in this database (:class:`~campatch.patch.jobs.JobStore`)."""
+        return SqlJobStore(self._session)
+
+    def journal(self, actor: str | None = None) -> SqlJournal:
+        """This database's tamper-evident journal (SAFETY S-03).
+
+        Args:
+            actor: when given, who acts from now on in records this store writes
+                (``campatch scan@alice``, see :func:`~campatch.inventory.journal.actor_for`),
+                login attempts included; default: the OS user.
+        """
+        if actor is not None:
+            self._journal.actor = actor
+        return self._journal
+
     def record_attempt(self, attempt: LoginAttempt) -> None:
-        """Remember one login attempt (no password): see :class:`AttemptLedger`."""
+        """Remember one login attempt (no password), and journal it (action
+        ``auth-attempt``) in the same transaction: see :class:`AttemptLedger`."""
         row = LoginAttemptTable(
             device_key=_codec.clean(attempt.device),
             address=address_key(attempt.address),
@@ -270,8 +312,15 @@ class SqlInventoryStore:
             owner=attempt.owner,
             until=attempt.until,
         )
-        with self._session("record login attempt") as session:
+        self._journal.prepare()
+        with self._session("record login attempt", write=True) as session:
             session.add(row)
+            entry = self._journal.append_in(
+                session, "auth-attempt", row.outcome, device=row.device_key,
+                detail={"protocol": row.protocol, "username": row.username,
+                        "address": row.address, "owner": row.owner},
+            )  # fmt: skip
+        self._journal.committed(entry)
 
     def attempts_since(self, device: str, address: str, since: datetime) -> list[LoginAttempt]:
         """Attempts on ``device`` or at ``address`` since ``since``, oldest first."""
@@ -291,7 +340,7 @@ class SqlInventoryStore:
 
     def forget_attempts(self, before: datetime) -> int:
         """Drop attempts older than ``before`` (they no longer count); returns how many."""
-        with self._session("prune login attempts") as session:
+        with self._session("prune login attempts", write=True) as session:
             result = session.execute(delete(LoginAttemptTable).where(LoginAttemptTable.at < before))
             return int(getattr(result, "rowcount", 0) or 0)
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -154,3 +155,83 @@ class LoginAttemptTable(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     owner: Mapped[bool] = mapped_column(Boolean, default=False)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class JobTable(Base):
+    """One rollout (``campatch patch``): see :class:`campatch.patch.jobs.Job`."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(24))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobDeviceTable(Base):
+    """One device's part in a job: see :class:`campatch.patch.jobs.DeviceJob`."""
+
+    __tablename__ = "job_devices"
+    __table_args__ = (UniqueConstraint("job_id", "device_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    device_key: Mapped[str] = mapped_column(Text, index=True)
+    address: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, default="")
+    driver: Mapped[str] = mapped_column(String(32))
+    vendor: Mapped[str] = mapped_column(Text, default="")
+    model: Mapped[str] = mapped_column(Text, default="")
+    hardware: Mapped[str] = mapped_column(Text, default="")
+    wave: Mapped[int] = mapped_column(Integer)
+    from_version: Mapped[str] = mapped_column(Text)
+    path: Mapped[list[str]] = mapped_column(JSON)
+    images: Mapped[list[str]] = mapped_column(JSON)
+    step: Mapped[str] = mapped_column(String(32))
+    path_index: Mapped[int] = mapped_column(Integer, default=0)
+    uploads: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobEventTable(Base):
+    """One stored transition of a job's device (or of the job: empty ``device_key``)."""
+
+    __tablename__ = "job_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    device_key: Mapped[str] = mapped_column(Text, default="")
+    step: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class JournalTable(Base):
+    """One record of the hash-chained journal (SAFETY S-03); ``seq`` is given, from 1."""
+
+    __tablename__ = "journal"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    device: Mapped[str] = mapped_column(Text, default="", index=True)
+    result: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalHeadTable(Base):
+    """The journal's last record as the appender saw it (one row, ``id`` 1): a deleted
+    tail shows as a head the chain no longer reaches."""
+
+    __tablename__ = "journal_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
