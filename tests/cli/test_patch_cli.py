@@ -120,11 +120,15 @@ def test_instructions_as_html_to_a_file(home: Path) -> None:
     assert f"campatch scan {AXIS}" in page
 
 
-def test_without_plan_or_instructions_apply_is_refused_with_exit_2(home: Path) -> None:
-    run = campatch(home, HIK)
-    assert run.returncode == 2
-    assert "automatic apply is not available in this version" in run.stderr
-    assert run.stdout == ""
+def test_a_rollout_without_images_changes_nothing_and_says_why(home: Path) -> None:
+    run = campatch(home, HIK, "--yes")
+    assert run.returncode == 0, run.stderr
+    assert "no-image" in run.stdout
+    assert "Nothing is upgraded" in run.stdout
+    jobs = subprocess.run([sys.executable, "-m", "campatch", "jobs", "--format", "json", "--db",
+                           f"sqlite:///{home / 'inventory.db'}"], capture_output=True, text=True,
+                          env={**os.environ, "CAMPATCH_HOME": str(home)}, check=True)  # fmt: skip
+    assert json.loads(jobs.stdout)["jobs"] == []
 
 
 def test_a_format_that_does_not_fit_the_mode_is_a_usage_error(home: Path) -> None:

@@ -13,7 +13,20 @@ from typing import Annotated
 import typer
 
 from campatch import __version__
-from campatch.cli import apps, audit, creds, devices, feed, firmware, patch, report, scan, sim
+from campatch.cli import (
+    apps,
+    audit,
+    creds,
+    devices,
+    feed,
+    firmware,
+    jobs,
+    journal,
+    patch,
+    report,
+    scan,
+    sim,
+)
 from campatch.cli._output import ExitCode, Fatal, stderr
 from campatch.errors import CampatchError
 
@@ -30,10 +43,12 @@ app.command("devices")(devices.devices_command)
 app.command("audit")(audit.audit_command)
 app.command("report")(report.report_command)
 app.command("patch")(patch.patch_command)
+app.command("jobs")(jobs.jobs_command)
 app.add_typer(creds.app, name="creds")
 app.add_typer(apps.app, name="apps")
 app.add_typer(feed.app, name="feed")
 app.add_typer(firmware.app, name="firmware")
+app.add_typer(journal.app, name="journal")
 app.add_typer(sim.app, name="sim")
 
 

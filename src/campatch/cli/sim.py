@@ -22,8 +22,13 @@ from campatch.errors import UsageError
 from campatch.inventory.credentials import open_vault
 from campatch.inventory.interface import InventoryStore
 from campatch.inventory.store import open_store
+from campatch.knowledge.manual import import_file
+from campatch.knowledge.store import KnowledgeStore
 from campatch.model import Credential, ScanResult, Secret
+from campatch.patch.firmware_store import FirmwareStore
 from campatch.report.table import print_devices
+from campatch.sim.catalog import SOURCE as CATALOG_SOURCE
+from campatch.sim.catalog import write_catalog
 from campatch.sim.fleet import Fleet
 
 app = typer.Typer(
@@ -66,6 +71,32 @@ async def _serve(path: Path) -> None:
             )
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()
+
+
+@app.command("firmware")
+def firmware_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the images.")],
+    fleet_file: FleetOption = None,
+    install: Annotated[
+        bool,
+        typer.Option("--import", help="Also import the releases and images into campatch."),
+    ] = False,
+) -> None:
+    """Write the firmware images the fleet's devices accept, and their release records."""
+    path = fleet_file or demo_fleet_path()
+    images = write_catalog(path, out)
+    for image in images:
+        stdout.print(f"{image.path}  {image.vendor} {image.model} {image.version}", markup=False)
+    if not install:
+        stdout.print(f"\nImport them with:  campatch sim firmware --out {out} --import",
+                     markup=False)  # fmt: skip
+        return
+    result = import_file(out / "releases.yaml", KnowledgeStore())
+    store = FirmwareStore()
+    for image in images:
+        store.add(image.path, image.vendor, image.model, image.version, image.hardware or None)
+    stdout.print(f"imported {len(result.releases)} simulator releases and "
+                 f"{len(images)} images (source {CATALOG_SOURCE})", markup=False)  # fmt: skip
 
 
 @app.command("demo")

@@ -318,6 +318,39 @@ class FirmwareStore:
             )
         return _decode(sha256, entry, path)
 
+    def read(self, sha256: str, vendor: str, model: str) -> bytes:
+        """The image's bytes, hashed in memory (what is sent is what was checked) and
+        stored for ``vendor`` and ``model``; see :class:`campatch.patch.apply.ImageSource`.
+
+        Raises:
+            FirmwareError: missing, stored for another model, or unreadable.
+            FirmwareIntegrityError: the bytes no longer match the hash (entry deleted).
+        """
+        image = self.get(sha256)
+        if vendor_key(image.info.vendor) != vendor_key(vendor) or normalize_model(
+            image.info.vendor, image.info.model
+        ) != normalize_model(vendor, model):
+            raise FirmwareError(
+                f"firmware {sha256[:12]} is stored for {image.info.vendor} {image.info.model}, "
+                f"not {vendor} {model}",
+                image=sha256,
+            )
+        if image.size > self.limits.max_image_bytes:
+            raise FirmwareError(f"firmware {sha256[:12]} is larger than the cap", image=sha256)
+        try:
+            data = image.path.read_bytes()
+        except OSError as err:
+            raise FirmwareError(
+                f"firmware {sha256[:12]}: cannot read ({err.strerror})", image=sha256
+            ) from err
+        if hashlib.sha256(data).hexdigest() != image.sha256:
+            self._discard(image.sha256)
+            raise FirmwareIntegrityError(
+                f"firmware {sha256[:12]} changed while being read; the entry was deleted",
+                image=sha256,
+            )
+        return data
+
     def _discard(self, sha256: str) -> None:
         logger.warning("deleting tampered firmware store entry %s", sha256)
         with self._locked():

@@ -77,6 +77,7 @@ __all__ = [
     "StoredImageInfo",
     "Strategy",
     "automatic_driver",
+    "expected_downtime",
     "plan_upgrades",
 ]
 
@@ -360,7 +361,7 @@ def _resolve(dev: Device, base: DevicePlan, opts: _Options) -> DevicePlan:
     path = _path(scope, target, ())
     return replace(base, region=region, target=target, path=path,
                    fixes=_fixed_by(opts.knowledge, dev, current, target), unfixed=unfixed,
-                   downtime_s=_downtime(vendor) * len(path),
+                   downtime_s=expected_downtime(vendor) * len(path),
                    flags=_flags(scope, target, path))  # fmt: skip
 
 
@@ -642,7 +643,7 @@ def _flags(
     return tuple(flags)
 
 
-def _downtime(vendor: str) -> int:
+def expected_downtime(vendor: str | None) -> int:
     """Expected downtime of one step for the vendor, seconds (see :data:`DOWNTIME_S`)."""
     return DOWNTIME_S.get(scheme_for_vendor(vendor), _DEFAULT_DOWNTIME_S)
 

@@ -1,0 +1,201 @@
+"""``campatch patch`` without ``--plan``: start or resume a rollout.
+
+One process drives one job at a time: a lock file per job in the data directory
+stops a second ``--resume`` of the same job (the lock dies with its process, so a
+SIGKILLed run never blocks the next).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+import typer
+
+from campatch import config
+from campatch.audit.auditor import devices_from_inventory
+from campatch.audit.interface import DeviceFacts
+from campatch.cli._common import inventory
+from campatch.cli._output import ExitCode, fatal, stderr, stdout
+from campatch.cli.plan_view import print_plan
+from campatch.cli.rollout_view import LiveProgress, print_devices, rollout_to_dict
+from campatch.config import Limits, PortMap
+from campatch.discovery.targets import parse_targets
+from campatch.inventory.credentials import open_vault
+from campatch.inventory.interface import InventoryStore
+from campatch.knowledge.store import KnowledgeStore
+from campatch.patch.firmware_store import FirmwareStore
+from campatch.patch.jobs import Job, JobState, JobStore, Journal, Step
+from campatch.patch.launch import create_job, run_job
+from campatch.patch.plan import Strategy, plan_upgrades
+from campatch.patch.rollout import RolloutSettings, assign_waves
+
+
+class RolloutRun:
+    """Start or resume a rollout from the CLI (prompts, locks, output, exit code).
+
+    Args:
+        db: inventory URL (None: the default SQLite file).
+        port_map: where devices' low ports really listen.
+        json_out: print the ``campatch-rollout`` JSON instead of tables.
+    """
+
+    def __init__(self, db: str | None, port_map: PortMap, json_out: bool) -> None:
+        self.db = db
+        self.port_map = port_map
+        self.json_out = json_out
+
+    def start(
+        self,
+        targets: Sequence[str],
+        strategy: Strategy,
+        version: str | None,
+        settings: RolloutSettings,
+        *,
+        yes: bool,
+        dry_run: bool,
+    ) -> None:
+        """Plan, show, confirm, store the job and run it."""
+        store = inventory(self.db)
+        with contextlib.closing(store):
+            devices = _select(devices_from_inventory(store), targets)
+            images = FirmwareStore()
+            plan = plan_upgrades(devices, KnowledgeStore().load(), strategy=strategy,
+                                 version=version, allow_downgrade=settings.apply.allow_downgrade,
+                                 allow_reinstall=settings.apply.allow_reinstall, firmware_store=images)  # fmt: skip
+            if not self.json_out:
+                print_plan(plan)
+            if not plan.ready:
+                self._nothing(dry_run)
+                return
+            if dry_run:
+                self._show_waves(plan.ready, settings)
+                return
+            self._confirm(len(plan.ready), yes)
+            journal = store.journal()
+            self._journal_overrides(journal, settings)
+            job, excluded = create_job(plan, devices, store.jobs(), images, settings)
+            for e in excluded:
+                stderr.print(f"campatch: {e.address}: left out: {e.reason}", markup=False)
+            if job is None:
+                fatal("no device is left to upgrade", "see the reasons above")
+            journal.append("rollout-start", "started", detail={"job": job.id},
+                           actor=_actor())  # fmt: skip
+            self._run(store, job)
+
+    def resume(self, job_id: int | None) -> None:
+        """Continue an unfinished job (explicit operator action: journalled)."""
+        store = inventory(self.db)
+        with contextlib.closing(store):
+            jobs = store.jobs()
+            job = _resumable(jobs, job_id)
+            store.journal().append("rollout-resume", str(job.state),
+                                   detail={"job": job.id, "was": job.reason}, actor=_actor())  # fmt: skip
+            job = jobs.set_job_state(job.id, JobState.RUNNING, "")
+            self._run(store, job)
+
+    # --- the run ---------------------------------------------------------------------
+
+    def _run(self, store: InventoryStore, job: Job) -> None:
+        jobs = store.jobs()
+        live = LiveProgress(enabled=not self.json_out and sys.stderr.isatty())
+        with _job_lock(job.id), live:
+            job = asyncio.run(run_job(
+                job, jobs, credentials=open_vault().snapshot(), images=FirmwareStore(),
+                limits=Limits(), port_map=self.port_map, journal=store.journal(),
+                listener=live, backup_dir=config.data_dir() / "backups",
+            ))  # fmt: skip
+        records = jobs.device_jobs(job.id)
+        if self.json_out:
+            sys.stdout.write(json.dumps(rollout_to_dict(job, records), indent=2) + "\n")
+        else:
+            print_devices(job, records)
+            if job.state is not JobState.DONE:
+                stdout.print(f"Job {job.id} stopped: {job.reason}", markup=False)
+        complete = job.state is JobState.DONE and all(r.step is Step.SUCCESS for r in records)
+        raise typer.Exit(ExitCode.CLEAN if complete else ExitCode.FINDINGS)
+
+    def _confirm(self, count: int, yes: bool) -> None:
+        if yes:
+            return
+        if not sys.stdin.isatty():
+            fatal("not starting a rollout without confirmation",
+                  "run it in a terminal, or add --yes to confirm in a script")  # fmt: skip
+        if not typer.confirm(f"Upgrade {count} device(s) as planned above?", default=False):
+            fatal("rollout cancelled; nothing was changed")
+
+    def _nothing(self, dry_run: bool) -> None:
+        if self.json_out:
+            sys.stdout.write(json.dumps({"format": "campatch-rollout", "version": 1,
+                                         "job": None, "devices": []}, indent=2) + "\n")  # fmt: skip
+        else:
+            verb = "would be" if dry_run else "is"
+            stdout.print(f"Nothing {verb} upgraded: no device is ready (reasons above).")
+
+    def _show_waves(self, ready: Sequence[object], settings: RolloutSettings) -> None:
+        waves = assign_waves(len(ready), settings)
+        sizes = [waves.count(w) for w in sorted(set(waves))]
+        names = ["canary" if i == 0 else f"wave {i}" for i in range(len(sizes))]
+        text = ", ".join(f"{n}: {s}" for n, s in zip(names, sizes, strict=True))
+        if self.json_out:
+            sys.stdout.write(json.dumps({"format": "campatch-rollout", "version": 1,
+                                         "dry_run": True, "waves": sizes}, indent=2) + "\n")  # fmt: skip
+            return
+        stdout.print(f"Dry run: {len(ready)} device(s) in {text}; nothing was changed.",
+                     markup=False)  # fmt: skip
+
+    def _journal_overrides(self, journal: Journal, settings: RolloutSettings) -> None:
+        for flag, on in (("--allow-downgrade", settings.apply.allow_downgrade),
+                         ("--allow-reinstall", settings.apply.allow_reinstall)):  # fmt: skip
+            if on:
+                journal.append("override", flag, detail={"command": "patch"}, actor=_actor())
+
+
+def _select(devices: list[DeviceFacts], targets: Sequence[str]) -> list[DeviceFacts]:
+    if not targets:
+        return devices
+    wanted = {str(a) for a in parse_targets(targets)}
+    return [d for d in devices if d.report.address in wanted]
+
+
+def _resumable(jobs: JobStore, job_id: int | None) -> Job:
+    if job_id is not None:
+        job = jobs.job(job_id)
+        if job is None:
+            fatal(f"there is no job {job_id}", "list them with `campatch jobs`")
+    else:
+        job = next((j for j in jobs.jobs(limit=50) if j.state.resumable), None)
+        if job is None:
+            fatal("there is no unfinished job to resume", "list them with `campatch jobs`")
+    if not job.state.resumable:
+        fatal(f"job {job.id} is finished ({job.state})")
+    return job
+
+
+@contextlib.contextmanager
+def _job_lock(job_id: int) -> Iterator[None]:
+    folder = config.data_dir() / "jobs"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(folder / f"job-{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fatal(f"job {job_id} is being run by another campatch process")
+        yield
+    finally:
+        os.close(fd)
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"campatch patch@{user}"

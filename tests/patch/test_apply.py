@@ -1,0 +1,166 @@
+"""One device's upgrade against the simulator: SAFETY D-05 (device-side preflight) and
+D-06 (post-reboot verification), for each vendor family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rollout_support import FAST, PROFILES, camera, rollout_bench
+
+from campatch.patch.jobs import Step
+from campatch.patch.rollout import RolloutSettings
+from campatch.sim.flash import SimImage, build_image
+
+ALL = sorted(PROFILES)
+ONE_BY_ONE = RolloutSettings(canary=0, waves=(100.0,), concurrency=4, per_subnet=4,
+                             max_failure_pct=100.0, apply=FAST)  # fmt: skip
+
+
+@pytest.mark.parametrize("personality", ALL)
+async def test_d06a_success_only_when_the_device_reports_the_target(
+    tmp_path: Path, personality: str
+) -> None:
+    async with rollout_bench(tmp_path, [camera(personality)]) as bench:
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        record = bench.by_name(job)["cam10"]
+        dev = bench.device("cam10")
+        assert record.step is Step.SUCCESS, record.detail
+        assert dev.spec.firmware == PROFILES[personality]["new"]
+        assert (record.uploads, dev.flash.counters.flashes) == (1, 1)
+        events = [e.step for e in bench.jobs.events(job.id) if e.device_key == "sim:cam10"]
+        assert events.index("uploading") < events.index("rebooting") < events.index("verifying")
+        bench.census(job)
+
+
+@pytest.mark.parametrize("personality", ALL)
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"fault_boot_old": True}, Step.ROLLED_BACK),  # (b) reports success, boots the old
+        ({"fault_bad_boot": True, "flash_model": "ab"}, Step.ROLLED_BACK),  # (b) A/B revert
+        ({"fault_never_back": True}, Step.UNREACHABLE_AFTER_UPGRADE),  # (c)
+        ({"fault_rtsp_down_after": True}, Step.DEGRADED),  # (d) HTTP up, RTSP down
+    ],
+)
+async def test_d06_no_success_from_the_upload_response_alone(
+    tmp_path: Path, personality: str, fault: dict[str, object], expected: Step
+) -> None:
+    async with rollout_bench(tmp_path, [camera(personality, **fault)]) as bench:
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is expected, record.detail
+        assert bench.device("cam10").flash.counters.images_accepted == 1
+        bench.census(job)
+
+
+@pytest.mark.parametrize("personality", ALL)
+async def test_d05_wrong_model_image_is_refused_before_any_upload(
+    tmp_path: Path, personality: str
+) -> None:
+    async with rollout_bench(tmp_path, [camera(personality)]) as bench:
+        path = [bench.image_for("cam10", model="OTHER-MODEL-1")]
+        # The store says the image is for another model: campatch refuses to send it.
+        job = await bench.run(bench.create_job(ONE_BY_ONE, paths={"cam10": path}))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.FAILED_SAFE, record.detail
+        assert bench.device("cam10").flash.counters.upload_requests == 0
+        bench.census(job)
+
+
+@pytest.mark.parametrize(
+    ("version", "why"),
+    [("V5.4.0", "newer than"), ("V5.7.3", "already runs")],  # older / same as installed
+)
+async def test_d05_older_or_same_image_is_not_uploaded(
+    tmp_path: Path, version: str, why: str
+) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision")]) as bench:
+        path = [bench.image_for("cam10", version=version, build="build 220112")]
+        job = await bench.run(bench.create_job(ONE_BY_ONE, paths={"cam10": path}))
+        record = bench.by_name(job)["cam10"]
+        assert bench.device("cam10").flash.counters.upload_requests == 0
+        assert why in record.detail
+        # same version: that step is already done (nothing to install); older: refused
+        assert record.step is (Step.SUCCESS if why == "already runs" else Step.FAILED_SAFE)
+
+
+async def test_d05_model_reported_now_differs_from_the_plan(tmp_path: Path) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision")]) as bench:
+        job = bench.create_job(ONE_BY_ONE)
+        bench.device("cam10").spec.model = "DS-2CD2043G2-I"  # swapped since the plan
+        job = await bench.run(job)
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.FAILED_SAFE
+        assert "model" in record.detail
+        assert bench.device("cam10").flash.counters.upload_requests == 0
+
+
+@pytest.mark.parametrize("personality", ["hikvision", "dahua"])
+async def test_d05_upgrade_already_in_progress_is_not_disturbed(
+    tmp_path: Path, personality: str
+) -> None:
+    async with rollout_bench(tmp_path, [camera(personality, flash_s=30)]) as bench:
+        dev = bench.device("cam10")
+        p = PROFILES[personality]
+        other = SimImage(vendor=p["vendor"], model=dev.spec.model, version=p["new"],
+                         build=p["new_build"])  # fmt: skip
+        assert dev.flash.accept(build_image(other, 1024)) is None  # someone else's upgrade
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.FAILED_SAFE
+        assert "in progress" in record.detail
+        assert dev.flash.counters.upload_requests == 0
+
+
+@pytest.mark.parametrize("personality", ALL)
+async def test_d05_too_little_free_flash_is_refused_by_the_device_and_nothing_flashed(
+    tmp_path: Path, personality: str
+) -> None:
+    async with rollout_bench(tmp_path, [camera(personality, free_flash=1000)]) as bench:
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.FAILED_SAFE, record.detail
+        assert bench.device("cam10").flash.counters.flashes == 0
+        bench.census(job)
+
+
+async def test_d05_tampered_image_in_the_store_is_never_sent(tmp_path: Path) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision")]) as bench:
+        job = bench.create_job(ONE_BY_ONE)
+        sha = bench.by_name(job)["cam10"].images[0]
+        blob = bench.images.blob_path(sha)
+        blob.chmod(0o600)
+        blob.write_bytes(blob.read_bytes()[:-1] + b"\0")
+        job = await bench.run(job)
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.FAILED_SAFE
+        assert bench.device("cam10").flash.counters.upload_requests == 0
+
+
+async def test_upgrade_path_installs_each_release_in_order(tmp_path: Path) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision")]) as bench:
+        step1 = bench.image_for("cam10", version="V5.7.10", build="build 221201")
+        step2 = bench.image_for("cam10")
+        job = await bench.run(bench.create_job(ONE_BY_ONE, paths={"cam10": [step1, step2]}))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.SUCCESS, record.detail
+        assert (record.uploads, bench.device("cam10").flash.counters.flashes) == (2, 2)
+        assert bench.device("cam10").spec.firmware == "V5.7.15"
+
+
+async def test_lockout_during_the_job_stops_all_traffic(tmp_path: Path) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision", fault_lock_during_job=True)]) as bench:
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.NEEDS_OPERATOR, record.detail
+        assert "lock" in record.detail
+        bench.census(job)
+
+
+async def test_config_is_backed_up_before_the_upload(tmp_path: Path) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision")]) as bench:
+        await bench.run(bench.create_job(ONE_BY_ONE))
+        backups = list((tmp_path / "backups").iterdir())
+        assert len(backups) == 1
+        assert backups[0].stat().st_mode & 0o777 == 0o600
