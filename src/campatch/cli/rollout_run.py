@@ -25,7 +25,8 @@ from campatch.cli._common import inventory
 from campatch.cli._output import ExitCode, fatal, stderr, stdout
 from campatch.cli.plan_view import print_plan
 from campatch.cli.rollout_view import LiveProgress, print_devices, rollout_to_dict
-from campatch.config import Limits, PortMap
+from campatch.cli.scan import scan_and_assess
+from campatch.config import Limits, PortMap, Settings
 from campatch.discovery.targets import parse_targets
 from campatch.inventory.credentials import open_vault
 from campatch.inventory.interface import InventoryStore
@@ -78,7 +79,7 @@ class RolloutRun:
                 self._show_waves(plan.ready, settings)
                 return
             self._confirm(len(plan.ready), yes)
-            journal = store.journal()
+            journal = store.journal(_actor())
             self._journal_overrides(journal, settings)
             job, excluded = create_job(plan, devices, store.jobs(), images, settings)
             for e in excluded:
@@ -95,7 +96,7 @@ class RolloutRun:
         with contextlib.closing(store):
             jobs = store.jobs()
             job = _resumable(jobs, job_id)
-            store.journal().append("rollout-resume", str(job.state),
+            store.journal(_actor()).append("rollout-resume", str(job.state),
                                    detail={"job": job.id, "was": job.reason}, actor=_actor())  # fmt: skip
             job = jobs.set_job_state(job.id, JobState.RUNNING, "")
             self._run(store, job)
@@ -108,10 +109,11 @@ class RolloutRun:
         with _job_lock(job.id), live:
             job = asyncio.run(run_job(
                 job, jobs, credentials=open_vault().snapshot(), images=FirmwareStore(),
-                limits=Limits(), port_map=self.port_map, journal=store.journal(),
+                limits=Limits(), port_map=self.port_map, journal=store.journal(_actor()),
                 listener=live, backup_dir=config.data_dir() / "backups",
             ))  # fmt: skip
         records = jobs.device_jobs(job.id)
+        self._refresh_inventory(store, [r.address for r in records if r.uploads])
         if self.json_out:
             sys.stdout.write(json.dumps(rollout_to_dict(job, records), indent=2) + "\n")
         else:
@@ -120,6 +122,17 @@ class RolloutRun:
                 stdout.print(f"Job {job.id} stopped: {job.reason}", markup=False)
         complete = job.state is JobState.DONE and all(r.step is Step.SUCCESS for r in records)
         raise typer.Exit(ExitCode.CLEAN if complete else ExitCode.FINDINGS)
+
+    def _refresh_inventory(self, store: InventoryStore, addresses: list[str]) -> None:
+        """Identify the devices that were sent an image again, so the inventory (and the
+        next plan) records what they run now."""
+        if not addresses:
+            return
+        stderr.print(f"recording the firmware of {len(addresses)} device(s) in the inventory",
+                     markup=False)  # fmt: skip
+        asyncio.run(scan_and_assess(addresses, settings=Settings(port_map=self.port_map),
+                                    credentials=open_vault().snapshot(), store=store,
+                                    audit=False, multicast=False))  # fmt: skip
 
     def _confirm(self, count: int, yes: bool) -> None:
         if yes:

@@ -17,7 +17,7 @@ import yaml
 from campatch.audit.auditor import AuditResult
 from campatch.cli._output import OutputFormat, stderr, stdout
 from campatch.cli.scan import scan_and_assess, show
-from campatch.config import Settings
+from campatch.config import Settings, data_dir
 from campatch.errors import UsageError
 from campatch.inventory.credentials import open_vault
 from campatch.inventory.interface import InventoryStore
@@ -73,30 +73,24 @@ async def _serve(path: Path) -> None:
             await asyncio.Event().wait()
 
 
-@app.command("firmware")
-def firmware_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the images.")],
-    fleet_file: FleetOption = None,
-    install: Annotated[
-        bool,
-        typer.Option("--import", help="Also import the releases and images into campatch."),
-    ] = False,
-) -> None:
-    """Write the firmware images the fleet's devices accept, and their release records."""
+@app.command("setup")
+def setup_command(fleet_file: FleetOption = None) -> None:
+    """Give campatch what the fleet's owner has: its passwords (into the vault) and the
+    firmware images its devices accept, with their release records (simulator data)."""
     path = fleet_file or demo_fleet_path()
+    vault = open_vault()
+    entries = _demo_credentials(path)
+    for scope, username, password in entries:
+        vault.add(scope, Credential(username, Secret(password)))
+    out = data_dir() / "sim-firmware"
     images = write_catalog(path, out)
-    for image in images:
-        stdout.print(f"{image.path}  {image.vendor} {image.model} {image.version}", markup=False)
-    if not install:
-        stdout.print(f"\nImport them with:  campatch sim firmware --out {out} --import",
-                     markup=False)  # fmt: skip
-        return
     result = import_file(out / "releases.yaml", KnowledgeStore())
     store = FirmwareStore()
     for image in images:
         store.add(image.path, image.vendor, image.model, image.version, image.hardware or None)
-    stdout.print(f"imported {len(result.releases)} simulator releases and "
-                 f"{len(images)} images (source {CATALOG_SOURCE})", markup=False)  # fmt: skip
+    stdout.print(f"added {len(entries)} credential(s); imported {len(result.releases)} "
+                 f"simulator firmware release(s) and {len(images)} image(s) "
+                 f"(source {CATALOG_SOURCE}, not vendor data)", markup=False)  # fmt: skip
 
 
 @app.command("demo")

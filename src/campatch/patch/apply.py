@@ -479,8 +479,6 @@ class DeviceUpgrade:
         update = DeviceUpdate(step=step, detail=detail, add_uploads=add_uploads,
                               attempts=attempts, path_index=path_index)  # fmt: skip
         self.record = self.jobs.update_device(self.record.job_id, self.record.device_key, update)
-        if step.terminal:
-            self._journal("upgrade-state", str(step), detail_text=detail)
         if self.listener is not None:
             self.listener.stepped(self.record)
 
