@@ -164,3 +164,25 @@ async def test_config_is_backed_up_before_the_upload(tmp_path: Path) -> None:
         backups = list((tmp_path / "backups").iterdir())
         assert len(backups) == 1
         assert backups[0].stat().st_mode & 0o777 == 0o600
+
+
+async def test_onvif_clock_far_off_still_upgrades(tmp_path: Path) -> None:
+    # WS-UsernameToken is signed with the device's clock: 9 h off must not matter
+    async with rollout_bench(tmp_path, [camera("onvif", clock_offset_s=-9 * 3600)]) as bench:
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        assert bench.by_name(job)["cam10"].step is Step.SUCCESS
+        bench.census(job)
+
+
+@pytest.mark.parametrize("personality", ALL)
+async def test_d05_device_below_its_minimum_refuses_and_nothing_is_flashed(
+    tmp_path: Path, personality: str
+) -> None:
+    minimum = {"hikvision": "V5.8.0", "dahua": "2.800.0000017.0.R", "onvif": "45.8.0.0"}
+    device = camera(personality, min_firmware=minimum[personality])
+    async with rollout_bench(tmp_path, [device]) as bench:
+        job = await bench.run(bench.create_job(ONE_BY_ONE))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.FAILED_SAFE, record.detail
+        assert bench.device("cam10").flash.counters.flashes == 0
+        bench.census(job)
