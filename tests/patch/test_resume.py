@@ -68,6 +68,8 @@ async def _killed_round(
     offset = bench.fleet.port_map.low_port_offset
     kills = 0
     while True:
+        if bench.jobs.job(job.id).state is JobState.DONE:  # type: ignore[union-attr]
+            break  # the last kill came after the job was done (while the CLI tidied up)
         proc = await _start(home, job.id, offset)
         if kills < budget:
             try:

@@ -11,9 +11,10 @@ error is mapped here to :class:`~campatch.errors.TransportError` or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 
 from campatch.config import Limits, PortMap
-from campatch.errors import AuthError, DeviceResponseError, DriverError, TransportError
+from campatch.errors import AuthError, DeviceResponseError, TransportError
 from campatch.model import Credential
 
 _USER_AGENT = "campatch/0.1 (+inventory scan)"
@@ -146,22 +147,10 @@ class HttpClient:
         cap = max_body_bytes or self.limits.max_body_bytes
         auth = _auth(credential, scheme)
         host = httpx.URL(url).host
-        try:
-            async with asyncio.timeout(self.limits.request_deadline_s):
+        deadline = self.limits.request_deadline_s
+        with _device_errors(url, host, f"no complete reply within {deadline:g} s"):
+            async with asyncio.timeout(deadline):
                 return await self._exchange(method, url, auth, headers, content, cap)
-        except TimeoutError as err:
-            raise TransportError(
-                f"{url}: no complete reply within {self.limits.request_deadline_s:g} s", host=host
-            ) from err
-        except (httpx.TimeoutException, httpx.NetworkError) as err:
-            raise TransportError(f"{url}: {_describe(err)}", host=host) from err
-        except httpx.RemoteProtocolError as err:
-            raise _protocol_error(url, host, err) from err
-        except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
-            # ValueError/KeyError/IndexError come out of httpx's digest-challenge parser.
-            raise DeviceResponseError(
-                f"{url}: invalid HTTP reply ({_describe(err)})", host=host
-            ) from err
 
     async def upload(
         self,
@@ -204,7 +193,7 @@ class HttpClient:
         host = httpx.URL(url).host
         deadline = deadline_s or self.limits.request_deadline_s + len(body) / 65_536
         headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
-        try:
+        with _device_errors(url, host, f"upload not answered within {deadline:g} s"):
             async with asyncio.timeout(deadline):
                 if isinstance(auth, httpx.DigestAuth) and auth_url is not None:
                     check = await self._exchange("GET", auth_url, auth, None, None, 65_536)
@@ -213,21 +202,6 @@ class HttpClient:
                                         host=host)  # fmt: skip
                 chunks = _chunks(body, progress)
                 return await self._exchange(method, url, auth, headers, chunks, 65_536)
-        except TimeoutError as err:
-            raise TransportError(f"{url}: upload not answered within {deadline:g} s",
-                                 host=host) from err  # fmt: skip
-        except httpx.StreamConsumed as err:
-            # httpx wanted to resend after a 401: the device refused the credential.
-            raise AuthError(f"{url}: the device refused the credential for the upload",
-                            host=host) from err  # fmt: skip
-        except (httpx.TimeoutException, httpx.NetworkError) as err:
-            raise TransportError(f"{url}: {_describe(err)}", host=host) from err
-        except httpx.RemoteProtocolError as err:
-            raise _protocol_error(url, host, err) from err
-        except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
-            raise DeviceResponseError(
-                f"{url}: invalid HTTP reply ({_describe(err)})", host=host
-            ) from err
 
     async def _exchange(
         self,
@@ -303,17 +277,23 @@ def _auth(credential: Credential | None, scheme: AuthScheme) -> httpx.Auth | Non
     return httpx.DigestAuth(credential.username, credential.password.reveal())
 
 
-_DROPPED = ("server disconnected", "peer closed connection")
-
-
-def _protocol_error(url: str, host: str, err: httpx.RemoteProtocolError) -> DriverError:
-    """A connection the device closed without (a complete) reply is a transport failure
-    (how much it received is unknown); anything else httpx could not parse is a bad
-    reply."""
-    text = _describe(err)
-    if any(marker in text.casefold() for marker in _DROPPED):
-        return TransportError(f"{url}: closed without a reply ({text})", host=host)
-    return DeviceResponseError(f"{url}: invalid HTTP reply ({text})", host=host)
+@contextlib.contextmanager
+def _device_errors(url: str, host: str, too_slow: str) -> Iterator[None]:
+    """Map every foreign error of one exchange to campatch's own (see the module doc)."""
+    try:
+        yield
+    except TimeoutError as err:
+        raise TransportError(f"{url}: {too_slow}", host=host) from err
+    except httpx.StreamConsumed as err:
+        # httpx wanted to resend a streamed body after a 401: the credential was refused.
+        raise AuthError(f"{url}: the device refused the credential for the upload",
+                        host=host) from err  # fmt: skip
+    except (httpx.TimeoutException, httpx.NetworkError) as err:
+        raise TransportError(f"{url}: {_describe(err)}", host=host) from err
+    except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
+        # ValueError/KeyError/IndexError come out of httpx's digest-challenge parser.
+        raise DeviceResponseError(f"{url}: invalid HTTP reply ({_describe(err)})",
+                                  host=host) from err  # fmt: skip
 
 
 def _describe(err: BaseException) -> str:
