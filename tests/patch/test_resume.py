@@ -98,3 +98,40 @@ async def _killed_round(
             last[event.device_key] = event.step
     assert all(last[f"sim:{n}"] == str(r.step) for n, r in records.items())
     return kills
+
+
+async def test_d07_sigkill_right_after_every_state_transition(tmp_path: Path) -> None:
+    """Kill the orchestrator as soon as the next transition is committed, every time,
+    until a run gets to the end unkilled: every transition of the job is a kill point."""
+    devices = [camera(p) for p in PROFILES]
+    settings = RolloutSettings(canary=0, waves=(100.0,), concurrency=3, per_subnet=3,
+                               max_failure_pct=100.0, apply=FAST)  # fmt: skip
+    async with rollout_bench(tmp_path, devices) as bench:
+        code, _, err = await campatch(tmp_path, "creds", "add", bench.fleet_subnet(), "-u",
+                                      "admin", "--password-stdin", stdin=f"{PASSWORD}\n".encode())  # fmt: skip
+        assert code == 0, err
+        job = bench.create_job(settings)
+        offset = bench.fleet.port_map.low_port_offset
+        kills = 0
+        while bench.jobs.job(job.id).state is not JobState.DONE:  # type: ignore[union-attr]
+            seen = _reached(bench, job.id)
+            proc = await _start(tmp_path, job.id, offset)
+            # kill as soon as a device reaches a step it had not reached before
+            while proc.returncode is None and _reached(bench, job.id) <= seen:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)  # polling another process's committed writes
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            await proc.wait()
+        records = bench.by_name(bench.jobs.job(job.id))  # type: ignore[arg-type]
+        for name, record in records.items():
+            counters = bench.device(name).flash.counters
+            assert record.step is Step.SUCCESS, (name, record.detail)
+            assert counters.images_accepted == 1, (name, counters)
+        bench.census(bench.jobs.job(job.id))  # type: ignore[arg-type]
+        assert kills >= 3 * 5  # preflight, backup/uploading, rebooting, verifying ... of each
+
+
+def _reached(bench: RolloutBench, job_id: int) -> set[tuple[str, str]]:
+    """Every (device, step) the job's stored events show."""
+    return {(e.device_key, e.step) for e in bench.jobs.events(job_id) if e.device_key}
