@@ -12,9 +12,13 @@ from typing import Any
 import pytest
 from rollout_support import FAST, camera, rollout_bench
 
+from campatch.audit.interface import DeviceFacts
 from campatch.errors import UsageError
+from campatch.model import DeviceClass, FirmwareRelease, HostReport, Identity, Provenance
 from campatch.patch.apply import ApplySettings
 from campatch.patch.jobs import JobState, Step
+from campatch.patch.launch import create_job
+from campatch.patch.plan import DevicePlan, Plan, Strategy
 from campatch.patch.rollout import RolloutSettings, assign_waves
 from campatch.patch.window import MaintenanceWindow
 
@@ -241,3 +245,27 @@ def test_window_crossing_midnight_and_bad_input() -> None:
             MaintenanceWindow.parse(bad)
     with pytest.raises(UsageError):
         MaintenanceWindow.parse("01:00-02:00", "Mars/Olympus")
+
+
+async def test_d08_a_device_in_an_unfinished_job_is_left_out_of_a_new_one(
+    tmp_path: Path,
+) -> None:
+    async with rollout_bench(tmp_path, [camera("hikvision")] * 2) as bench:
+        first = bench.create_job(_wide(), names=["cam10"])  # stored, never run: unfinished
+        plans, facts = [], []
+        for name in bench.names:
+            spec = bench.device(name).spec
+            version, sha = bench.image_for(name)
+            release = FirmwareRelease("Hikvision", spec.model, version, Provenance("test"),
+                                      sha256=sha)  # fmt: skip
+            plans.append(DevicePlan(key=f"sim:{name}", address=spec.address, vendor="Hikvision",
+                                    model=spec.model, hardware=None, current=spec.firmware,
+                                    target=release, path=(release,)))  # fmt: skip
+            report = HostReport(spec.address, DeviceClass.CAMERA, Identity.of([]),
+                                drivers=("hikvision",))  # fmt: skip
+            facts.append(DeviceFacts(f"sim:{name}", report))
+        job, excluded = create_job(Plan(Strategy.LATEST, tuple(plans)), facts, bench.jobs,
+                                   bench.images, _wide())  # fmt: skip
+        assert job is not None
+        assert [r.device_key for r in bench.jobs.device_jobs(job.id)] == ["sim:cam11"]
+        assert [(e.key, str(first.id) in e.reason) for e in excluded] == [("sim:cam10", True)]
