@@ -3,6 +3,7 @@ D-06 (post-reboot verification), for each vendor family."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,16 @@ async def test_d05_device_below_its_minimum_refuses_and_nothing_is_flashed(
         assert record.step is Step.FAILED_SAFE, record.detail
         assert bench.device("cam10").flash.counters.flashes == 0
         bench.census(job)
+
+
+async def test_reinstall_counts_only_after_the_device_restarted(tmp_path: Path) -> None:
+    settings = replace(ONE_BY_ONE, apply=replace(FAST, allow_reinstall=True))
+    async with rollout_bench(tmp_path, [camera("onvif")]) as bench:  # ONVIF: no status call
+        path = [bench.image_for("cam10", version="45.7.0.79", build="")]
+        job = await bench.run(bench.create_job(settings, paths={"cam10": path}))
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.SUCCESS, record.detail
+        assert bench.device("cam10").flash.counters.flashes == 1
+        at = {e.step: e.at for e in bench.jobs.events(job.id) if e.device_key == "sim:cam10"}
+        # success only after the flash write (0.15 s) and the restart (0.3 s)
+        assert (at["success"] - at["uploading"]).total_seconds() >= 0.45

@@ -195,6 +195,8 @@ class DeviceUpgrade:
         self.listener = listener
         self.backup_dir = backup_dir
         self._healthy_before: bool | None = None
+        # A reinstall looks "done" before it starts: only a restart proves it happened.
+        self._reinstall = False
 
     # --- the run -------------------------------------------------------------------
 
@@ -245,6 +247,7 @@ class DeviceUpgrade:
         if order is Ordering.EQUAL and not (self.settings.allow_reinstall and self._first_try()):
             self._next_release(f"already runs {release}")
             return
+        self._reinstall = order is Ordering.EQUAL
         self._check_order(order, state, release)
         if state.upgrading:
             raise _Outcome(Step.FAILED_SAFE, "D-05: the device reports an upgrade already in "
@@ -380,7 +383,7 @@ class DeviceUpgrade:
                 went_away, last = True, None
             else:
                 on_release = self._order(last, release) is Ordering.EQUAL
-                if on_release and not last.upgrading:
+                if on_release and not last.upgrading and (went_away or not self._reinstall):
                     self._write(Step.VERIFYING, f"the device is back and reports {_text(last)}")
                     await self._verify()
                     return
