@@ -166,11 +166,14 @@ class SecurityReader(Protocol):
 
     Attributes:
         rtsp_paths: the vendor's stream paths, tried with ``DESCRIBE`` and no credentials.
+        snapshot_paths: the vendor's still-picture (JPEG) paths on the web port, fetched
+            with a ``GET`` and no credentials.
         login_path: a web path that asks for credentials (probed without any).
     """
 
     name: str
     rtsp_paths: tuple[str, ...]
+    snapshot_paths: tuple[str, ...]
     login_path: str
 
     async def try_login(

@@ -33,6 +33,10 @@ tagged; [assumed] marks what no public source confirmed.
   ``userManager.cgi?action=getUserInfoAll`` (``users[i].Name`` lines, one per
   ``spec.users`` entry). An unknown action or config name answers 400
   ``Error\\r\\nBad Request!\\r\\n`` (Dahua's error convention).
+- ``GET /cgi-bin/snapshot.cgi?channel=1`` (channel 1 or none; python-amcrest, the
+  HTTP API's "Get a Snapshot"): a small JPEG (``image/jpeg``, see
+  :mod:`campatch.sim.snapshot`), behind the usual login unless the option
+  ``snapshot_auth`` is false (then anyone gets it); another channel is 400.
 - Auth: HTTP Digest, realm ``Login to <serial>`` with ``qop="auth"`` and an ``opaque``
   (public clients' captured challenges); Basic is refused unless option
   ``legacy_basic`` (then Basic only, as on older firmware). A refused login is 401.
@@ -92,8 +96,10 @@ tagged; [assumed] marks what no public source confirmed.
 
 Options: ``legacy_basic``, ``lockout_max_failures``, ``lockout_seconds``,
 ``shared_lockout``, ``lock_message``, ``dhip``, ``processor``, ``ssdp_server``,
-``config_backup``, the flash options and faults of :mod:`campatch.sim.flash`, and the
-fault ``cgi_garbage: true`` (getSystemInfo answers 200 with binary junk).
+``config_backup``, ``snapshot_auth`` (default true; false: the snapshot needs no
+login), the flash options and faults of :mod:`campatch.sim.flash`, the fault
+``snapshot_fault`` (see :mod:`campatch.sim.snapshot`) and the fault
+``cgi_garbage: true`` (getSystemInfo answers 200 with binary junk).
 """
 
 from __future__ import annotations
@@ -112,6 +118,7 @@ from campatch.sim.camera import CameraDevice
 from campatch.sim.device import DeviceSpec, TcpService, UdpService
 from campatch.sim.flash import Rejection
 from campatch.sim.http import HttpRequest, HttpResponse, RawWriter
+from campatch.sim.snapshot import answers_anyone, snapshot_response
 
 DHIP_PORT = 37810
 DHIP_GROUP = "239.255.255.251"
@@ -123,6 +130,7 @@ BAD_REQUEST = "Error\r\nBad Request!\r\n"
 LOCKED_BODY = "Error\r\nUser is locked!\r\n"  # [assumed], see the module docstring
 UPGRADER = "/cgi-bin/upgrader.cgi"
 CONFIG_BACKUP = "/cgi-bin/Config.backup"
+SNAPSHOT = "/cgi-bin/snapshot.cgi"
 IDLE_STATE = "Preparing"  # [assumed], see the module docstring
 #: getState word (and refusal reason) for each way the flash refuses an image [assumed].
 REFUSAL_STATES = {
@@ -259,6 +267,8 @@ class DahuaDevice(CameraDevice):
         return _index_page()
 
     async def api(self, request: HttpRequest) -> HttpResponse | RawWriter:
+        if request.path == SNAPSHOT and answers_anyone(self.spec):
+            return self._snapshot(request)
         denied = self._authenticate(request)
         return denied or self._cgi(request)
 
@@ -295,7 +305,14 @@ class DahuaDevice(CameraDevice):
             return self._upgrader(request)
         if request.path == CONFIG_BACKUP and config[0] == "All" and request.method == "GET":
             return self._config_backup()
+        if request.path == SNAPSHOT and request.method == "GET":
+            return self._snapshot(request)
         return HttpResponse.text(BAD_REQUEST, 400)
+
+    def _snapshot(self, request: HttpRequest) -> HttpResponse:
+        if request.query.get("channel", "1") != "1":
+            return HttpResponse.text(BAD_REQUEST, 400)
+        return snapshot_response(self.spec)
 
     # --- firmware upgrade ---------------------------------------------------------------
 

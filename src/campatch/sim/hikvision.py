@@ -47,6 +47,9 @@ What it speaks (facts from VENDORS.md §1 and data/fingerprints.md unless marked
     space) -> 400 with the sub-statuses and messages in ``_REFUSALS`` [assumed]. The
     fault ``fault_http_status`` makes the upload answer that status with the web
     server's own error page (no ISAPI body).
+  - ``GET /ISAPI/Streaming/channels/101/picture``: a small JPEG (``image/jpeg``, see
+    :mod:`campatch.sim.snapshot`; path as public ISAPI clients fetch it), behind the
+    usual login unless the option ``snapshot_auth`` is false (then anyone gets it).
   - ``GET /ISAPI/System/upgradeStatus``: ``<upgradeStatus><upgrading>true|false
     </upgrading><percent>n</percent></upgradeStatus>`` from the flash's state
     (VENDORS.md §1; the root element has no namespace, as in S-HIK-UPD-PY).
@@ -90,9 +93,10 @@ Options (beside the spec fields): ``server_header``, ``http_realm``, ``http_auth
 ``lockout_seconds``, ``refuse_with_403`` (a refused login gets 403, a lock signal for
 SAFETY D-02), ``config_backup`` (default true), ``sadp``, ``sadp_device_code``, ``sdk``
 (port 8000, default true), ``activated``, ``encoder_version``, ``rtsp_server``,
-``ssdp_server`` and the fault ``hostile_device_info`` (``"billion_laughs"``,
-``"quadratic"`` or ``"xxe"`` with ``xxe_url``): deviceInfo then answers with that
-hostile XML (SAFETY I-01).
+``ssdp_server``, ``snapshot_auth`` (default true; false: the snapshot needs no login),
+the fault ``snapshot_fault`` (see :mod:`campatch.sim.snapshot`) and the fault
+``hostile_device_info`` (``"billion_laughs"``, ``"quadratic"`` or ``"xxe"`` with
+``xxe_url``): deviceInfo then answers with that hostile XML (SAFETY I-01).
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ from campatch.sim.camera import CameraDevice
 from campatch.sim.device import DeviceSpec, TcpService, UdpService
 from campatch.sim.flash import Rejection
 from campatch.sim.http import HttpRequest, HttpResponse, RawWriter
+from campatch.sim.snapshot import answers_anyone, snapshot_response
 
 HIK_NS = "http://www.hikvision.com/ver20/XMLSchema"
 ISAPI_NS = "http://www.isapi.org/ver20/XMLSchema"
@@ -138,6 +143,7 @@ _DEVICE_NAMES = {  # factory device names [assumed for NVR/DVR; "IP CAMERA" is c
 }  # fmt: skip
 _SADP_CODES = {"IPCamera": "20008", "NVR": "30003", "DVR": "30001"}  # [assumed] placeholders
 UPDATE_FIRMWARE = "/ISAPI/System/updateFirmware"
+SNAPSHOT = "/ISAPI/Streaming/channels/101/picture"
 CONFIG_SIZE = 32 * 1024  # bytes of the simulated configuration export [assumed size]
 #: Rejection -> HTTP status, statusCode, statusString, subStatusCode, errorMsg. Only the
 #: wrong-model message ("upgrade packet mismatch") and busy = statusCode 2 are from
@@ -223,6 +229,7 @@ class HikvisionDevice(CameraDevice):
             "/ISAPI/System/Network/EZVIZ": lambda r, u: self._switch("EZVIZ", "p2p_enabled"),
             "/ISAPI/System/upgradeStatus": self._upgrade_status,
             "/ISAPI/System/configurationData": self._configuration_data,
+            SNAPSHOT: lambda r, u: snapshot_response(self.spec),
         }
 
     def fill_defaults(self) -> None:
@@ -263,6 +270,8 @@ class HikvisionDevice(CameraDevice):
         return _index_page()
 
     async def api(self, request: HttpRequest) -> HttpResponse | RawWriter:
+        if request.path == SNAPSHOT and answers_anyone(self.spec):
+            return snapshot_response(self.spec)
         denied, user = self._authenticate(request)
         if denied is not None:
             return denied

@@ -19,7 +19,16 @@ Options read (``spec.options``): ``clock_offset_s`` (device clock minus real UTC
 ``onvif_port`` (80; 8899 for XiongMai-style devices), ``onvif_open_info`` (answer
 GetDeviceInformation/GetScopes/GetNetworkInterfaces without credentials),
 ``http_server`` (``Server`` header, none by default), ``rtsp_server``,
-``lockout_max_failures`` and ``lockout_s``, ``location`` (a scope).
+``lockout_max_failures`` and ``lockout_s``, ``location`` (a scope), ``snapshot_auth``
+and the fault ``snapshot_fault`` (below).
+
+Snapshot (:class:`OnvifCamera`'s web server on port 80): ``GET /onvif-http/snapshot``
+(the query, e.g. ``?Profile_1``, is ignored; the path Hikvision-based firmware answers
+to ``GetSnapshotUri``) returns a small JPEG (``image/jpeg``, see
+:mod:`campatch.sim.snapshot`). It asks for HTTP Digest with the ONVIF accounts (realm
+:data:`SNAPSHOT_REALM` [assumed]; failures count in the ONVIF lockout) unless the
+option ``snapshot_auth`` is false, when anyone gets the picture. ``GetSnapshotUri``
+itself is not simulated (the sim has no media service).
 
 Firmware upgrade (VENDORS.md §7; devicemgmt.wsdl): option ``onvif_upgrade`` says which
 operations the device offers: ``http`` (default: ``StartFirmwareUpgrade``, then an HTTP
@@ -54,11 +63,12 @@ from campatch.discovery.ws_discovery import (
 from campatch.errors import DeviceResponseError
 from campatch.net.soap import NS_SOAP, NS_TDS, NS_TT, NS_WSSE, password_digest
 from campatch.net.xml import child_text, local, parse_xml
-from campatch.sim.auth import AuthResult, Clock, Lockout
+from campatch.sim.auth import AuthResult, Clock, DigestRealm, Lockout
 from campatch.sim.device import DeviceSpec, SimDevice, TcpService, UdpService
 from campatch.sim.flash import Flash, Rejection
 from campatch.sim.http import HttpRequest, HttpResponse, RawWriter, reset_connection, serve_http
 from campatch.sim.rtsp import rtsp_service
+from campatch.sim.snapshot import answers_anyone, snapshot_response
 from campatch.sim.telnet import telnet_service
 
 DEVICE_SERVICE = "/onvif/device_service"
@@ -74,6 +84,9 @@ _SOAP_CT = "application/soap+xml; charset=utf-8"
 _NS_TER = "http://www.onvif.org/ver10/error"
 
 
+#: The generic camera's snapshot path and its HTTP Digest realm [assumed realm].
+SNAPSHOT_PATH = "/onvif-http/snapshot"
+SNAPSHOT_REALM = "IP Camera"
 #: Where ``StartFirmwareUpgrade`` upload URIs live on the device's web server.
 UPLOAD_PREFIX = "/onvif/firmware-upload/"
 #: How long an upload URI stays valid after its UploadDelay [assumed; ONVIF sets none].
@@ -552,9 +565,11 @@ class OnvifCamera(SimDevice):
     """A camera that speaks only standard protocols: ONVIF, RTSP, WS-Discovery (+ telnet).
 
     Attributes:
-        lockout: failed ONVIF logins per client address (5 in 30 min lock 30 min by default).
+        lockout: failed ONVIF (and snapshot) logins per client address (5 in 30 min lock
+            30 min by default).
         onvif: the device service.
         flash: its flash memory (firmware upgrades over ONVIF, see the module docstring).
+        realm: the snapshot's HTTP Digest realm, over the ONVIF accounts.
     """
 
     personality = "onvif"
@@ -569,6 +584,7 @@ class OnvifCamera(SimDevice):
         )
         self.onvif = OnvifService(self, lockout=self.lockout)
         self.flash: Flash = Flash(self)
+        self.realm = DigestRealm(SNAPSHOT_REALM, spec.users, allow_basic=False)
         self._udp = [ws_discovery_service(self, xaddr_port=self.onvif_port)]
 
     def lock_everyone(self) -> None:
@@ -591,12 +607,29 @@ class OnvifCamera(SimDevice):
             answer = await self.onvif.handle(request)
             if answer is not None:
                 return answer
-        self.log(f"http {request.method} {request.path}")
+        scheme = request.header("Authorization").split(" ", 1)[0] or "-"
+        self.log(f"http {request.method} {request.path} auth={scheme}")
         if request.path in ("/", "/index.html"):
             return HttpResponse.text(
                 "<html><head><title>IP Camera</title></head></html>", content_type="text/html"
             )
+        if request.path == SNAPSHOT_PATH and request.method == "GET":
+            return self._snapshot(request)
         return HttpResponse.text("Not Found", 404)
+
+    def _snapshot(self, request: HttpRequest) -> HttpResponse:
+        """The picture for anyone (``snapshot_auth: false``), else behind Digest."""
+        if answers_anyone(self.spec):
+            return snapshot_response(self.spec)
+        peer = request.peer
+        if not self.lockout.is_locked(peer) and self.clock() >= self.onvif.locked_until:
+            self.realm.users = self.spec.users  # a test may have replaced the accounts
+            result, _user = self.realm.check(request.header("Authorization"), request.method)
+            self.lockout.record(peer, result)
+            if result is AuthResult.OK:
+                return snapshot_response(self.spec)
+        challenge = [("WWW-Authenticate", self.realm.challenge())]
+        return HttpResponse.text("Unauthorized", 401, "text/html", headers=challenge)
 
     async def _onvif_only(self, request: HttpRequest) -> HttpResponse | RawWriter:
         if self.offline():

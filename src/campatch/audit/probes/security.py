@@ -4,7 +4,8 @@
 after identification, per video device, within a wall-clock deadline:
 
 1. RTSP ``DESCRIBE`` without credentials on the vendor's stream paths (at most
-   five per port) -> ``rtsp_open``;
+   five per port) -> ``rtsp_open``; a ``GET`` without credentials of the vendor's
+   snapshot paths on the web ports (at most four per port) -> ``snapshot_open``;
 2. ONVIF ``GetDeviceInformation`` without credentials -> ``onvif_open``;
 3. the web transport: HTTP only, Basic over HTTP, the HTTPS certificate and
    protocol -> ``web_tls``, ``basic_auth_over_http``;
@@ -33,6 +34,7 @@ from campatch.audit.probes.budget import BudgetPolicy, Clock, LoginBudget, Sleep
 from campatch.audit.probes.router import attach_forwards, router_forwards
 from campatch.audit.probes.rtsp import open_streams, rtsp_login
 from campatch.audit.probes.settings import read_settings
+from campatch.audit.probes.snapshot import open_snapshots
 from campatch.audit.probes.telnet import telnet_login
 from campatch.audit.probes.web import basic_over_http, web_tls
 from campatch.drivers.identify import CredentialLookup
@@ -120,10 +122,18 @@ class _HostProbe:
         paths = [p for r in self.readers for p in r.rtsp_paths]
         return tuple(dict.fromkeys(paths or self.options.onvif.rtsp_paths))
 
+    def _snapshot_paths(self) -> tuple[str, ...]:
+        paths = [p for r in self.readers for p in r.snapshot_paths]
+        return tuple(dict.fromkeys(paths or self.options.onvif.snapshot_paths))
+
     async def unauthenticated(self) -> dict[int, str]:
-        """RTSP, ONVIF, web transport and clock facts; returns protected RTSP paths."""
+        """RTSP, snapshot, ONVIF, web transport and clock facts; returns protected RTSP
+        paths."""
         opened, protected = await open_streams(self.candidate, self._paths(), self.ctx)
         self.facts["rtsp_open"] = opened
+        self.facts["snapshot_open"] = await open_snapshots(
+            self.candidate, self._snapshot_paths(), self.ctx
+        )
         await self._guard("onvif", self._onvif)
         await self._guard("web-tls", self._web)
         self.facts["clock_offset_s"] = await self.options.onvif.measure_clock(

@@ -117,6 +117,10 @@ GET_UPNP = CgiRequest("getConfig.UPnP", _CONFIG + "UPnP", decode_enable("UPnP"))
 GET_P2P = CgiRequest("getConfig.T2UServer", _CONFIG + "T2UServer", decode_enable("T2UServer"))
 #: Main stream of channel 1 (VENDORS.md §10, python-amcrest's default URL).
 RTSP_PATHS = ("/cam/realmonitor?channel=1&subtype=0",)
+#: Channel 1's still picture: ``snapshot.cgi?channel=<n>`` under ``/cgi-bin/``
+#: (python-amcrest ``Snapshot.snapshot``; the Dahua HTTP API "Get a Snapshot" as used by
+#: PyIntelbras, channels counted from 1).
+SNAPSHOT_PATHS = ("/cgi-bin/snapshot.cgi?channel=1",)
 
 
 class DahuaDriver:
@@ -124,6 +128,7 @@ class DahuaDriver:
 
     name = "dahua"
     rtsp_paths = RTSP_PATHS
+    snapshot_paths = SNAPSHOT_PATHS
     login_path = GET_SYSTEM_INFO.path
 
     async def try_login(

@@ -67,6 +67,9 @@ _DEVICE_CLASSES = {"nvr": DeviceClass.NVR, "dvr": DeviceClass.DVR}
 _MAX_SCORE = 0.99
 #: The main stream of channel 1, VENDORS.md §1.
 RTSP_PATHS = ("/Streaming/Channels/101",)
+#: The ISAPI still picture of channel 1's main stream, as public ISAPI clients fetch it
+#: (kihamo/boggart ``StreamingPicture``, jvmf1/hikvision ``channel(101).picture``).
+SNAPSHOT_PATHS = ("/ISAPI/Streaming/channels/101/picture",)
 _T = TypeVar("_T", bound=Decodable)
 
 
@@ -82,6 +85,7 @@ class HikvisionDriver:
 
     name = "hikvision"
     rtsp_paths = RTSP_PATHS
+    snapshot_paths = SNAPSHOT_PATHS
     login_path = DEVICE_INFO.path
 
     async def try_login(

@@ -57,6 +57,15 @@ _BASE_SCORE = 0.5  # ONVIF is the fallback: vendor drivers that recognise a host
 #: Stream paths tried on generic ONVIF devices: a handful of common routes from
 #: cameradar's route dictionary (MIT, shared/data/rtsp-routes.txt), root first.
 RTSP_PATHS = ("/", "/live", "/stream1", "/h264", "/live/ch00_0")
+#: Fixed still-picture paths tried on generic ONVIF devices. The standard way is the
+#: media service's ``GetSnapshotUri``, but it needs a profile token (``GetProfiles``),
+#: which the device hands out only after a login; so a few fixed paths instead:
+#: ``/onvif-http/snapshot?Profile_1`` (what Hikvision-based firmware answers to
+#: ``GetSnapshotUri`` for the first profile, as public ONVIF clients record it),
+#: ``/cgi-bin/snapshot.cgi`` (Dahua-based OEM firmware with the channel left at its
+#: default, as in public clients' Dahua/Amcrest path lists) and ``/snapshot.jpg``
+#: [assumed: common in clients' fallback lists, no vendor documentation found].
+SNAPSHOT_PATHS = ("/onvif-http/snapshot?Profile_1", "/cgi-bin/snapshot.cgi", "/snapshot.jpg")
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class OnvifDriver:
 
     name = "onvif"
     rtsp_paths = RTSP_PATHS
+    snapshot_paths = SNAPSHOT_PATHS
     login_path = "/"
 
     def __init__(self) -> None:
