@@ -14,14 +14,16 @@ memory figures hold only campatch and what it loaded:
    merge with the bundle, build the :class:`KnowledgeBase` index;
 2. **index**: ``KnowledgeBase(...)`` again over the loaded records (indexing alone);
 3. **devices**: 10,000 :class:`DeviceFacts` (generated from the same seed);
-4. **assess**: ``audit(devices, ctx)`` with every check, ``--runs`` times: first run
-   ("cold": pattern regexes and caches are built), best and median of the rest; peak
-   RSS of the assessment (the kernel's high-water mark reset before it) and, in one
-   extra run, tracemalloc's peak (the assessment's own allocations).
+4. **assess**: ``audit(devices, ctx)`` with every check, ``--runs`` times, each with a
+   fresh ``AuditContext`` (so no run reuses the per-identity findings of another): the
+   first run is what ``campatch audit`` pays after loading; the later ones also find
+   the knowledge base's answers per version already worked out. Peak RSS of the
+   assessment (the kernel's high-water mark reset after loading) and, in one extra run,
+   tracemalloc's peak (the assessment's own allocations).
 
 Run it::
 
-    .venv/bin/python bench/audit_bench.py                 # full size, ~15 min on 2 cores (today)
+    .venv/bin/python bench/audit_bench.py                 # full size, ~2 min on 2 cores
     .venv/bin/python bench/audit_bench.py --advisories 20000 --devices 1000 --no-record
     .venv/bin/python bench/audit_bench.py --profile        # cProfile of one assessment
 
@@ -764,8 +766,6 @@ def measure(root: Path, devices_n: int, seed: int, runs: int, profile: bool) -> 
     out["devices"] = len(devices)
     gc.collect()
     out["rss_before_assess_mb"] = _rss_mb()
-    ctx = AuditContext(kb, declared_accounts={"*": ("admin", "operator")},
-                       owner_apps={("Hik-Connect", "android"): "5.1.0"}, now=NOW)  # fmt: skip
 
     out["hwm_reset"] = _reset_hwm()
     times = []
@@ -773,6 +773,7 @@ def measure(root: Path, devices_n: int, seed: int, runs: int, profile: bool) -> 
     for _ in range(max(runs, 2)):
         result = None
         gc.collect()
+        ctx = _context(kb)  # a fresh context: nothing of the last assessment is reused
         t0 = time.perf_counter()
         result = audit(devices, ctx)
         times.append(time.perf_counter() - t0)
@@ -782,6 +783,7 @@ def measure(root: Path, devices_n: int, seed: int, runs: int, profile: bool) -> 
     out["assess_cold_s"] = times[0]
     out["assess_best_s"] = min(times[1:])
     out["assess_median_s"] = statistics.median(times[1:])
+    out["advisories_in_memory"] = getattr(kb.advisories, "held", len(kb.advisories))
     out["findings"] = len(result.findings)
     out["problems"] = len(result.problems)
     out["findings_by_check"] = dict(Counter(f.check for f in result.findings).most_common())
@@ -793,15 +795,20 @@ def measure(root: Path, devices_n: int, seed: int, runs: int, profile: bool) -> 
 
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    result = audit(devices, ctx)
+    result = audit(devices, _context(kb))
     out["assess_tracemalloc_peak_mb"] = (tracemalloc.get_traced_memory()[1] - base) / 2**20
     out["assess_result_mb"] = (tracemalloc.get_traced_memory()[0] - base) / 2**20
     tracemalloc.stop()
     del result
     out["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if profile:
-        out["profile"] = _profile(devices, ctx, 30)
+        out["profile"] = _profile(devices, _context(kb), 30)
     return out
+
+
+def _context(kb: KnowledgeBase) -> AuditContext:
+    return AuditContext(kb, declared_accounts={"*": ("admin", "operator")},
+                        owner_apps={("Hik-Connect", "android"): "5.1.0"}, now=NOW)  # fmt: skip
 
 
 def _candidates(devices: list[DeviceFacts], kb: KnowledgeBase) -> dict[str, float]:
@@ -852,7 +859,8 @@ def machine() -> dict[str, Any]:
 
 def table(r: dict[str, Any]) -> str:
     """The figures as a Markdown table."""
-    ok_t = "yes" if r["assess_median_s"] < TARGET_SECONDS else "**no**"
+    ok_t = "yes" if r["assess_cold_s"] < TARGET_SECONDS else "**no**"
+    ok_w = "yes" if r["assess_median_s"] < TARGET_SECONDS else "**no**"
     peak = r["assess_peak_rss_mb"]
     ok_m = "yes" if peak < TARGET_MB else "**no**"
     rows = [
@@ -862,12 +870,16 @@ def table(r: dict[str, Any]) -> str:
         ("load: peak RSS", f"{r['load_peak_rss_mb']:.0f} MB", ""),
         ("index alone (KnowledgeBase construction)", f"{r['index_s']:.2f} s", ""),
         ("RSS after loading", f"{r['rss_after_load_mb']:.0f} MB", ""),
+        ("advisories in memory as objects (the rest on disk)",
+         f"{r.get('advisories_in_memory', r['advisories']):,}", ""),
         ("devices assessed", f"{r['devices']:,}", ""),
         ("advisory candidates per device (mean / max)",
          f"{r['candidates_per_device']['mean']} / {r['candidates_per_device']['max']}", ""),
-        ("assessment, first run", f"{r['assess_cold_s']:.3f} s", ""),
-        ("assessment, best", f"{r['assess_best_s']:.3f} s", ""),
-        ("assessment, median", f"{r['assess_median_s']:.3f} s", f"< {TARGET_SECONDS:g} s: {ok_t}"),
+        ("assessment, first after loading", f"{r['assess_cold_s']:.3f} s",
+         f"< {TARGET_SECONDS:g} s: {ok_t}"),
+        ("assessment, later runs (fresh context): best", f"{r['assess_best_s']:.3f} s", ""),
+        ("assessment, later runs (fresh context): median", f"{r['assess_median_s']:.3f} s",
+         f"< {TARGET_SECONDS:g} s: {ok_w}"),
         ("assessment: peak RSS of the process", f"{peak:.0f} MB", f"< {TARGET_MB:g} MB: {ok_m}"),
         ("assessment: own allocations (tracemalloc peak)",
          f"{r['assess_tracemalloc_peak_mb']:.0f} MB", ""),
@@ -890,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="cProfile one assessment run")
     p.add_argument("--no-record", action="store_true")
     p.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--tag", default="", help="recorded as audit-<date>-<tag>.json")
     p.add_argument("--keep", action="store_true", help="keep the knowledge directory")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -953,7 +966,7 @@ def main(argv: list[str] | None = None) -> int:
     print("findings by certainty:", json.dumps(result["findings_by_certainty"]))
     if not args.no_record:
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        path = args.out_dir / f"audit-{m['date']}.json"
+        path = args.out_dir / f"audit-{m['date']}{'-' + args.tag if args.tag else ''}.json"
         path.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
         print(f"\nrecorded {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0

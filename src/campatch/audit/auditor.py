@@ -19,9 +19,11 @@ Library entry points:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
@@ -107,9 +109,12 @@ class AuditResult:
         return tuple(f for f in self.findings if f.severity.rank <= severity.rank)
 
 
+_RANK = {severity: severity.rank for severity in Severity}
+
+
 def _sort_key(f: Finding) -> tuple[int, bool, str, bool, str, str]:
     possible = f.certainty is not Certainty.CONFIRMED
-    return (f.severity.rank, not f.kev, f.device_key, possible, f.check, f.advisory)
+    return (_RANK[f.severity], not f.kev, f.device_key, possible, f.check, f.advisory)
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -156,20 +161,51 @@ def audit(
     app_checks = all_app_checks() if app_checks is None else app_checks
     findings: list[Finding] = []
     problems: list[Problem] = []
-    devices = list(devices)
-    runs = [_run(c, d, ctx) for d in devices for c in checks]
-    runs += [_run_apps(c, ctx) for c in app_checks]
-    for found, problem in runs:
-        findings.extend(found)
-        problems.extend([problem] if problem else [])
-    ran: list[Check | AppCheck] = [*checks, *app_checks]
-    return AuditResult(
-        findings=tuple(sort_findings(findings)),
-        coverage=coverage((c.id, c.provisions) for c in ran),
-        checks=tuple(c.id for c in ran),
-        devices=len(devices),
-        problems=tuple(problems),
-    )
+    count = 0
+    with _collector_paused():
+        for device in devices:
+            count += 1
+            for check in checks:
+                _collect(_run(check, device, ctx), findings, problems)
+        for app_check in app_checks:
+            _collect(_run_apps(app_check, ctx), findings, problems)
+        ran: list[Check | AppCheck] = [*checks, *app_checks]
+        return AuditResult(
+            findings=tuple(sort_findings(findings)),
+            coverage=coverage((c.id, c.provisions) for c in ran),
+            checks=tuple(c.id for c in ran),
+            devices=count,
+            problems=tuple(problems),
+        )
+
+
+def _collect(
+    run: tuple[list[Finding], Problem | None], findings: list[Finding], problems: list[Problem]
+) -> None:
+    found, problem = run
+    findings.extend(found)
+    if problem is not None:
+        problems.append(problem)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Switch CPython's cycle collector off while the audit builds its findings.
+
+    An audit of 10,000 devices makes about half a million findings that outlive it.
+    With the collector on, each batch of new objects sets off another pass, and every
+    few batches a pass over the whole heap, which keeps growing (more than a second in
+    the benchmark). Paused, the collector looks at the new objects once, after the
+    audit. Findings form no reference cycles; other garbage made meanwhile is
+    collected then.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _assessed(report: HostReport) -> bool:

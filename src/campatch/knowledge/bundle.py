@@ -35,7 +35,14 @@ from campatch.knowledge.interface import (
 )
 from campatch.model import Advisory, DefaultCredential, ViewerApp
 
-__all__ = ["BUNDLE_SOURCE", "Bundle", "decode_records", "load_bundle", "read_document"]
+__all__ = [
+    "BUNDLE_SOURCE",
+    "Bundle",
+    "check_header",
+    "decode_records",
+    "load_bundle",
+    "read_document",
+]
 
 #: Source name of bundled records in problems and status listings.
 BUNDLE_SOURCE = "bundle"
@@ -70,6 +77,15 @@ def read_document(text: str, what: str, kind: RecordKind | None = None) -> dict[
         doc = json.loads(text)
     except ValueError as err:
         raise KnowledgeSourceError(f"{what}: not valid JSON ({err})") from err
+    return check_header(doc, what, kind)
+
+
+def check_header(doc: object, what: str, kind: RecordKind | None = None) -> dict[str, Any]:
+    """``doc`` once its ``format``, ``version`` (and ``kind``) fields are checked.
+
+    Raises:
+        KnowledgeSourceError: see :func:`read_document`.
+    """
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise KnowledgeSourceError(f"{what}: not a {FORMAT} file")
     version = doc.get("version")

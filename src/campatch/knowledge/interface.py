@@ -54,6 +54,7 @@ __all__ = [
     "RecordError",
     "RecordKind",
     "RecordProblem",
+    "canonical_vendors",
     "clean_text",
     "decode_advisory",
     "decode_app",
@@ -222,6 +223,11 @@ def normalize_vendor(text: str) -> str:
         name = stripped
     key = name.casefold()
     return OEM_FIRMWARE.get(key) or _VENDOR_NAMES.get(key) or name
+
+
+def canonical_vendors() -> frozenset[str]:
+    """The vendor names :func:`normalize_vendor` folds spellings into (plus OEM brands')."""
+    return frozenset(_VENDOR_NAMES.values()) | frozenset(OEM_FIRMWARE.values())
 
 
 @functools.lru_cache(maxsize=4096)

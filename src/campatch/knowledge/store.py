@@ -58,8 +58,9 @@ from campatch.knowledge.interface import (
     decode_credential,
     decode_release,
     encode,
-    record_key,
 )
+from campatch.knowledge.loader import Layer, merge, merge_advisories, scan_source
+from campatch.knowledge.table import AdvisoryTable
 from campatch.model import Advisory, DefaultCredential, FirmwareRelease, ViewerApp
 
 __all__ = ["MANUAL_SOURCE", "KnowledgeStore", "SourceRecords", "SourceStatus"]
@@ -344,22 +345,27 @@ class KnowledgeStore:
     def load(self) -> KnowledgeBase:
         """The bundle merged with every stored source (see the module docstring).
 
+        Records are validated as :meth:`read_source` validates them; advisories for
+        vendors no camera reports stay in their (open) source file and are read back
+        when asked for (see :mod:`campatch.knowledge.table`).
+
         Raises:
             KnowledgeSourceError: the bundled snapshot itself is missing or damaged.
         """
-        stored = [self.read_source(name) for name in self.sources()]
-        stored.sort(key=lambda s: (s.status.source == MANUAL_SOURCE, s.status.last_sync))
-        layers: list[SourceRecords] = []
+        stored = [scan_source(self._path(name), name, self.limits) for name in self.sources()]
+        stored.sort(key=lambda s: (s.source == MANUAL_SOURCE, s.written))
+        layers: list[Layer] = []
         if self._with_bundle:
             bundle = load_bundle(self.limits)
-            layers.append(SourceRecords(SourceStatus(BUNDLE_SOURCE), bundle.advisories, (),
-                                        bundle.credentials, bundle.apps, bundle.problems))  # fmt: skip
+            layers.append(Layer(BUNDLE_SOURCE, advisories=list(bundle.advisories),
+                                credentials=list(bundle.credentials), apps=list(bundle.apps),
+                                problems=list(bundle.problems)))  # fmt: skip
         layers.extend(stored)
         return KnowledgeBase(
-            advisories=_merge_advisories(layer.advisories for layer in layers),
-            releases=_merge(layer.releases for layer in layers),
-            credentials=_merge(layer.credentials for layer in layers),
-            apps=_merge(layer.apps for layer in layers),
+            advisories=AdvisoryTable(merge_advisories(layer.advisories for layer in layers)),
+            releases=merge(layer.releases for layer in layers),
+            credentials=merge(layer.credentials for layer in layers),
+            apps=merge(layer.apps for layer in layers),
             problems=[p for layer in layers for p in layer.problems],
         )
 
@@ -375,30 +381,6 @@ def _check_name(source: str) -> None:
         raise KnowledgeSourceError(
             f"source name must be 1-40 lowercase letters, digits, '-' or '_', got {source!r}"
         )
-
-
-def _merge(layers: Iterable[Iterable[_R]]) -> list[_R]:
-    """Records of all layers; a later record with the same key replaces an earlier one."""
-    merged: dict[tuple[str, ...], _R] = {}
-    for layer in layers:
-        for record in layer:
-            key = record_key(record)
-            merged.pop(key, None)  # re-insert: the order follows the winning layer
-            merged[key] = record
-    return list(merged.values())
-
-
-def _merge_advisories(layers: Iterable[Iterable[Advisory]]) -> list[Advisory]:
-    """As :func:`_merge`, but an advisory without KEV status keeps the replaced one's."""
-    merged: dict[tuple[str, ...], Advisory] = {}
-    for layer in layers:
-        for advisory in layer:
-            key = record_key(advisory)
-            old = merged.pop(key, None)
-            if old is not None and old.kev is not None and advisory.kev is None:
-                advisory = dataclasses.replace(advisory, kev=old.kev)
-            merged[key] = advisory
-    return list(merged.values())
 
 
 def _fsync_dir(path: Path) -> None:

@@ -93,8 +93,10 @@ from campatch.model import VersionRange
 __all__ = [
     "AXIS_LTS_TRACKS",
     "MAX_VERSION_LENGTH",
+    "SCHEME_VENDORS",
     "FirmwareVersion",
     "Ordering",
+    "RangeSet",
     "Scheme",
     "Unorderable",
     "compare",
@@ -227,6 +229,11 @@ _VENDOR_NAMES = (
 )
 
 
+#: The vendor names (lower case) that have a version scheme of their own.
+SCHEME_VENDORS: tuple[str, ...] = tuple(name for name, _ in _VENDOR_NAMES)
+
+
+@functools.lru_cache(maxsize=4096)
 def scheme_for_vendor(vendor: str | None) -> Scheme:
     """The scheme for a vendor name as devices and feeds spell it; generic if unknown.
 
@@ -675,3 +682,119 @@ def in_any_range(version: Parsed, ranges: Iterable[VersionRange]) -> bool | None
     if not answers or None in answers or any(_has_unorderable_bound(version, r) for r in ranges):
         return None
     return False
+
+
+# --- ranges parsed once ---------------------------------------------------------------
+
+#: Where a version must stand against each bound for the range to hold it.
+_AT_OR_AFTER = (Ordering.EQUAL, Ordering.GREATER)
+_BEFORE = (Ordering.LESS,)
+_AT_OR_BEFORE = (Ordering.LESS, Ordering.EQUAL)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """One range's bounds parsed in one scheme: what :func:`in_range`, ``_applies`` and
+    ``_has_unorderable_bound`` parse again on every call.
+
+    Args:
+        line: ``introduced`` when it is a line bound.
+        bounds: the other bounds as versions, each with the orderings that hold.
+        unorderable: a bound is neither a version nor (as ``introduced``) a line bound.
+    """
+
+    line: Line | None
+    bounds: tuple[tuple[Parsed, tuple[Ordering, ...]], ...]
+    unorderable: bool
+
+    @classmethod
+    def of(cls, scheme: Scheme, rng: VersionRange) -> _Bounds:
+        line = None if rng.introduced is None else _line_bound(scheme, rng.introduced)
+        given = (
+            (None if line is not None else rng.introduced, _AT_OR_AFTER),
+            (rng.fixed, _BEFORE),
+            (rng.last_affected, _AT_OR_BEFORE),
+        )
+        bounds = tuple((parse_version(scheme, t), held) for t, held in given if t is not None)
+        unorderable = any(isinstance(b, Unorderable) for b, _ in bounds)
+        return cls(line, bounds, unorderable)
+
+    def place(self, version: Parsed) -> tuple[bool, bool | None]:
+        """``(_applies(version, rng), in_range(version, rng))``, each bound compared once.
+
+        ``in_range`` is only worked out when the range applies (it cannot hold a
+        version it does not apply to); otherwise it is reported as False.
+        """
+        if self.line is not None:
+            start = _on_line(version, self.line)
+            if start is not True:
+                return False, False
+        elif not self.bounds:
+            return True, True
+        applies = self.line is not None
+        holds: bool | None = True
+        for bound, held in self.bounds:
+            where = _against(version, bound)
+            if where is Ordering.UNKNOWN:
+                if holds is True:
+                    holds = None
+            else:
+                applies = True
+                if where not in held:
+                    holds = False
+        return applies, holds if applies else False
+
+
+class RangeSet:
+    """An advisory product's ranges, each bound parsed once per scheme.
+
+    ``RangeSet(ranges).affects(v)`` is ``in_any_range(v, ranges)`` and
+    ``RangeSet(ranges).hits(v)`` the ranges for which ``in_range(v, r) is True``, for
+    any parsed version ``v``; both answers are kept per version, so asking again for
+    a version already seen is one dict lookup. Build one per product line and keep it
+    as long as the ranges (the knowledge base does).
+    """
+
+    __slots__ = ("_answers", "_parsed", "ranges")
+
+    def __init__(self, ranges: Iterable[VersionRange]) -> None:
+        self.ranges: tuple[VersionRange, ...] = tuple(ranges)
+        self._parsed: dict[Scheme, tuple[_Bounds, ...]] = {}
+        self._answers: dict[Parsed, tuple[bool | None, tuple[VersionRange, ...]]] = {}
+
+    def prepare(self, scheme: Scheme) -> None:
+        """Parse the bounds for ``scheme`` now rather than on the first question."""
+        self._bounds(scheme)
+
+    def affects(self, version: Parsed) -> bool | None:
+        """``in_any_range(version, self.ranges)``: True, False, or None = cannot tell."""
+        return self._answer(version)[0]
+
+    def hits(self, version: Parsed) -> tuple[VersionRange, ...]:
+        """The ranges for which ``in_range(version, r) is True``, in order."""
+        return self._answer(version)[1]
+
+    def _answer(self, version: Parsed) -> tuple[bool | None, tuple[VersionRange, ...]]:
+        answer = self._answers.get(version)
+        if answer is None:
+            answer = self._answers[version] = self._evaluate(version)
+        return answer
+
+    def _evaluate(self, version: Parsed) -> tuple[bool | None, tuple[VersionRange, ...]]:
+        if not self.ranges:
+            return True, ()
+        bounds = self._bounds(version.scheme)
+        placed = [b.place(version) for b in bounds]
+        hits = tuple(r for r, (_, holds) in zip(self.ranges, placed, strict=True) if holds is True)
+        answers = [holds for applies, holds in placed if applies]
+        if True in answers:
+            return True, hits
+        if not answers or None in answers or any(b.unorderable for b in bounds):
+            return None, hits
+        return False, hits
+
+    def _bounds(self, scheme: Scheme) -> tuple[_Bounds, ...]:
+        bounds = self._parsed.get(scheme)
+        if bounds is None:
+            bounds = self._parsed[scheme] = tuple(_Bounds.of(scheme, r) for r in self.ranges)
+        return bounds

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from campatch.audit.interface import AppCheck, Check, DeviceFacts
 from campatch.knowledge.versions import Parsed, parse_version
@@ -22,6 +22,10 @@ class Device:
         key: inventory key.
         address: where it answered.
         vendor, model, hardware, firmware, build: as identified (None = unknown).
+
+    Attributes:
+        name: ``"Hikvision DS-2CD2143G2-I"`` (what is known of it), for messages.
+        firmware_text: firmware and build as the device said them, or ``"unknown"``.
     """
 
     key: str
@@ -31,12 +35,28 @@ class Device:
     hardware: str | None
     firmware: str | None
     build: str | None
+    name: str = field(init=False, repr=False, compare=False)
+    firmware_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Worked out once: messages use them for every advisory of the device.
+        name = " ".join(p for p in (self.vendor, self.model) if p) or f"device {self.address}"
+        firmware = " ".join(p for p in (self.firmware, self.build) if p) or "unknown"
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "firmware_text", firmware)
 
     @classmethod
     def of(cls, facts: DeviceFacts) -> Device:
-        """The identity facts of ``facts.report``."""
+        """The identity facts of ``facts.report``.
+
+        The last answer is kept: the auditor runs every check on one device before the
+        next, and most checks ask.
+        """
+        last = _last_device[0]
+        if last is not None and last[0] is facts:
+            return last[1]
         ident = facts.report.identity
-        return cls(
+        device = cls(
             key=facts.key,
             address=facts.report.address,
             vendor=ident.get(Field.VENDOR),
@@ -45,16 +65,8 @@ class Device:
             firmware=ident.get(Field.FIRMWARE),
             build=ident.get(Field.BUILD),
         )
-
-    @property
-    def name(self) -> str:
-        """``"Hikvision DS-2CD2143G2-I"`` (what is known of it), for messages."""
-        return " ".join(p for p in (self.vendor, self.model) if p) or f"device {self.address}"
-
-    @property
-    def firmware_text(self) -> str:
-        """Firmware and build as the device said them, or ``"unknown"``."""
-        return " ".join(p for p in (self.firmware, self.build) if p) or "unknown"
+        _last_device[0] = (facts, device)
+        return device
 
     def version(self) -> Parsed | None:
         """The firmware parsed in the vendor's scheme; None when it was not read."""
@@ -72,6 +84,10 @@ class Device:
             f"the firmware version {self.firmware_text!r} cannot be ordered for "
             f"{self.vendor or 'this vendor'}; check the vendor advisory"
         )
+
+
+#: The last (facts, device) pair :meth:`Device.of` built (one tuple, replaced whole).
+_last_device: list[tuple[DeviceFacts, Device] | None] = [None]
 
 
 def finding(

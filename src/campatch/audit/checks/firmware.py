@@ -6,6 +6,9 @@
   model is known (the catalog cannot say).
 - **end-of-life** (high, ETSI 5.3-13): a release of the model is marked end-of-life:
   the vendor has stopped fixing it ("no supported firmware").
+
+Both depend only on the device's identity, so they are worked out once per identity
+(:class:`~campatch.audit.checks._memo.IdentityMemo`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from campatch.audit.checks._common import Device, finding
+from campatch.audit.checks._memo import IdentityMemo
 from campatch.audit.interface import AuditContext, DeviceFacts
 from campatch.knowledge.versions import FirmwareVersion, Ordering, compare, parse_version
 from campatch.model import Finding, FirmwareRelease, Severity
@@ -60,9 +64,14 @@ class FirmwareOutdated:
         "8259A update",
     )
 
-    def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
+    def __init__(self) -> None:
+        self._memo = IdentityMemo()
+
+    def run(self, device: DeviceFacts, ctx: AuditContext) -> list[Finding]:
         """At most one finding: the newest release to install, or why it is unsure."""
-        dev = Device.of(device)
+        return self._memo.findings(device, ctx, self._assess)
+
+    def _assess(self, dev: Device, ctx: AuditContext) -> Iterator[Finding]:
         releases = _releases(dev, ctx)
         if not releases:
             return
@@ -102,9 +111,14 @@ class EndOfLife:
     severity: Severity = Severity.HIGH
     provisions: tuple[str, ...] = ("ETSI 5.3-13", "OWASP I5", "8259A update")
 
-    def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
+    def __init__(self) -> None:
+        self._memo = IdentityMemo()
+
+    def run(self, device: DeviceFacts, ctx: AuditContext) -> list[Finding]:
         """One finding when any known release of the model is marked end-of-life."""
-        dev = Device.of(device)
+        return self._memo.findings(device, ctx, self._assess)
+
+    def _assess(self, dev: Device, ctx: AuditContext) -> Iterator[Finding]:
         marked = [r for r in _releases(dev, ctx) if r.end_of_life]
         if not marked:
             return
