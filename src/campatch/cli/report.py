@@ -107,7 +107,11 @@ def render(output_format: ReportFormat, inputs: _Inputs) -> str:
         case ReportFormat.JSON:
             return to_json(devices, findings, result.coverage, now=now, problems=result.problems)
         case ReportFormat.CYCLONEDX:
-            advisories = {a.id.upper(): a for a in inputs.knowledge.advisories}
+            # Only the advisories the findings name: an NVD-sized store keeps most
+            # records on disk, and reading all of them back would take seconds.
+            named = {f.advisory for f in findings if f.advisory}
+            found = (inputs.knowledge.advisory(i) for i in sorted(named))
+            advisories = {a.id.upper(): a for a in found if a is not None}
             # Imported here: the CycloneDX validator's dependencies take ~1.5 s to import,
             # which every other command would otherwise pay at start-up.
             from campatch.report.cyclonedx import to_cyclonedx
