@@ -152,9 +152,10 @@ class RolloutBench:
         """The job's device records by simulated device name."""
         return {r.device_key.removeprefix("sim:"): r for r in self.jobs.device_jobs(job.id)}
 
-    def census(self, job: Job, retries: int = FAST.retries) -> None:
+    def census(self, job: Job, retries: int = FAST.retries, crashes: int = 0) -> None:
         """SAFETY D-06/D-07: every device ended in a known state, and the store agrees
-        with what the simulator reports (SUCCESS iff the device runs the target)."""
+        with what the simulator reports (SUCCESS iff the device runs the target), and no
+        device got more uploads than its retries allow, plus one per crash (D-10)."""
         for name, record in self.by_name(job).items():
             dev = self.device(name)
             spec = dev.spec
@@ -166,7 +167,7 @@ class RolloutBench:
                 assert not dev.flash.offline(), name
             if record.step in (Step.FAILED_SAFE, Step.ROLLED_BACK, Step.PENDING):
                 assert runs is not Ordering.EQUAL, (name, record, spec.firmware)
-            assert record.uploads <= (retries + 1) * len(record.path), record
+            assert record.uploads <= (retries + 1) * len(record.path) + crashes, record
             for line in dev.requests:  # D-07: never reboot, cancel or reset
                 assert not any(
                     w in line

@@ -224,8 +224,8 @@ class DeviceUpgrade:
             step = self.record.step
             if step in (Step.PENDING, Step.PREFLIGHT, Step.BACKUP):
                 await self._preflight()
-            elif step is Step.UPLOADING:
-                await self._after_interrupted_upload()
+            elif step is Step.UPLOADING:  # campatch died while sending: not the device's fault
+                await self._after_interrupted_upload(crashed=True)
             elif step is Step.REBOOTING:
                 await self._await_reboot(resumed=True)
             elif step is Step.VERIFYING:
@@ -333,14 +333,15 @@ class DeviceUpgrade:
         if self.listener is not None:
             self.listener.uploaded(self.record, sent, total)
 
-    async def _after_interrupted_upload(self) -> None:
+    async def _after_interrupted_upload(self, *, crashed: bool = False) -> None:
         """The upload ended without a verdict (dropped, 5xx, or campatch died): find out
         what the device did with it before anything else is sent.
 
         A device that went away is given its whole expected downtime to return; one that
         answers on the old version and idle (or, when it cannot report an upgrade status,
         still so after ``settle_s``) did not take the image, and the upload may be
-        retried.
+        retried. An upload that campatch's own crash cut short (``crashed``) does not
+        count against the retry cap.
         """
         release = self.record.path[self.record.path_index]
         start = time.monotonic()
@@ -366,8 +367,9 @@ class DeviceUpgrade:
             if state.upgrading is False or settled:
                 break
             await asyncio.sleep(self.settings.poll_interval_s)
+        attempts = max(0, self.record.attempts - 1) if crashed else None
         self._write(Step.PREFLIGHT, f"the upload of {release} did not take; the device "
-                    f"still runs {_text(state)} and is idle")  # fmt: skip
+                    f"still runs {_text(state)} and is idle", attempts=attempts)  # fmt: skip
 
     # --- 4 reboot --------------------------------------------------------------------
 
