@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from campatch.audit.auditor import all_app_checks, all_checks, audit
-from campatch.audit.checks import firmware
+from campatch.audit.checks import _copies, firmware
 from campatch.audit.checks._common import Device
-from campatch.audit.checks._copies import FAST, for_device
+from campatch.audit.checks._copies import FAST, for_device, for_device_placed
 from campatch.audit.checks.vulnerabilities import KnownVulnerability, assess_advisory
 from campatch.audit.interface import AuditContext, DeviceFacts
 from campatch.knowledge.index import KnowledgeBase
@@ -229,5 +229,24 @@ def test_copies_are_plain_findings() -> None:
     assert hash(copy) == hash(
         dataclasses.replace(template, device_key="mac:1", address="192.0.2.1")
     )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.title = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_placed_copies_replace_the_marker_only_where_named(fast: bool) -> None:
+    template = Finding("c", Severity.HIGH, "", "@", "t @", "e @", "r @", Certainty.POSSIBLE, "add @", "A", True, ("u",), ("p",))  # fmt: skip
+    placed = _copies._copied_placed if fast else _copies._replaced_placed
+
+    copy = placed(template, "mac:1", "192.0.2.1", "@", ("title", "confirm_by"))
+    assert type(copy) is Finding
+    assert copy == dataclasses.replace(
+        template, device_key="mac:1", address="192.0.2.1", title="t 192.0.2.1",
+        confirm_by="add 192.0.2.1",
+    )  # fmt: skip
+    assert for_device_placed(template, "k", "a", "@", _copies.TEXTS) == dataclasses.replace(
+        template, device_key="k", address="a", title="t a", evidence="e a", remediation="r a",
+        confirm_by="add a",
+    )  # fmt: skip
     with pytest.raises(dataclasses.FrozenInstanceError):
         copy.title = "changed"  # type: ignore[misc]

@@ -122,20 +122,16 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=_sort_key)
 
 
-def _run(
-    check: Check, device: DeviceFacts, ctx: AuditContext
-) -> tuple[list[Finding], Problem | None]:
-    try:
-        return list(check.run(device, ctx)), None
-    except Exception as err:  # a broken check or record must not end the audit
-        logger.warning("check %s failed on %s", check.id, device.key, exc_info=True)
-        return [], Problem(f"check:{check.id}", f"{device.key}: {type(err).__name__}: {err}")
+def _failed(check: Check, device: DeviceFacts, err: Exception) -> Problem:
+    """The problem to report for ``check`` raising ``err`` on ``device`` (logged too)."""
+    logger.warning("check %s failed on %s", check.id, device.key, exc_info=err)
+    return Problem(f"check:{check.id}", f"{device.key}: {type(err).__name__}: {err}")
 
 
 def _run_apps(check: AppCheck, ctx: AuditContext) -> tuple[list[Finding], Problem | None]:
     try:
         return list(check.run_apps(ctx)), None
-    except Exception as err:  # see _run
+    except Exception as err:  # see _failed
         logger.warning("check %s failed", check.id, exc_info=True)
         return [], Problem(f"check:{check.id}", f"apps: {type(err).__name__}: {err}")
 
@@ -166,7 +162,12 @@ def audit(
         for device in devices:
             count += 1
             for check in checks:
-                _collect(_run(check, device, ctx), findings, problems)
+                try:
+                    found = list(check.run(device, ctx))
+                except Exception as err:  # a broken check or record must not end the audit
+                    problems.append(_failed(check, device, err))
+                else:
+                    findings.extend(found)
         for app_check in app_checks:
             _collect(_run_apps(app_check, ctx), findings, problems)
         ran: list[Check | AppCheck] = [*checks, *app_checks]

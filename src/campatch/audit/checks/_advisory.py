@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from campatch.audit.checks._common import Device, finding
+from campatch.audit.checks._common import Device
 from campatch.audit.interface import Check
 from campatch.knowledge.index import KnowledgeBase, model_key, pattern_keys
 from campatch.knowledge.interface import vendor_key, versions_known
@@ -30,10 +30,19 @@ from campatch.knowledge.versions import (
     in_range,
     parse_version,
 )
-from campatch.model import Advisory, AffectedProduct, Finding, FirmwareRelease, VersionRange
+from campatch.model import (
+    Advisory,
+    AffectedProduct,
+    Certainty,
+    Finding,
+    FirmwareRelease,
+    Severity,
+    VersionRange,
+)
 
 __all__ = [
     "NO_FIX",
+    "AdvisoryWords",
     "Verdict",
     "advisory_finding",
     "assess_advisory",
@@ -256,6 +265,47 @@ def assess_advisory(
 # --- the finding's text ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class AdvisoryWords:
+    """What an advisory's findings say the same way about every device.
+
+    Worked out once per advisory (:meth:`of`), not once per finding: the audit words
+    each advisory's finding for about fifty device identities.
+
+    Args:
+        title: ``"affected by CVE-...: <title>"`` (``"possibly "`` goes in front when
+            campatch cannot tell).
+        evidence_tail: what the evidence ends with: the CISA KEV dates, if listed, and
+            the source.
+        fix_source: where a fixed version is announced (first reference, else the
+            provenance's URL).
+        severity: the advisory's severity.
+        kev: on CISA KEV.
+    """
+
+    title: str
+    evidence_tail: str
+    fix_source: str
+    severity: Severity
+    kev: bool
+
+    @classmethod
+    def of(cls, advisory: Advisory) -> AdvisoryWords:
+        """The words of ``advisory``."""
+        tail = ""
+        if advisory.kev:
+            kev = advisory.kev
+            tail += f"; on CISA KEV since {kev.date_added}"
+            tail += f", remediation due {kev.due_date}" if kev.due_date else ""
+        return cls(
+            title=f"affected by {advisory.id}: {advisory.title}",
+            evidence_tail=f"{tail}; source {advisory.provenance.source}",
+            fix_source=advisory.references[0] if advisory.references else advisory.provenance.url,
+            severity=advisory.severity,
+            kev=advisory.kev is not None,
+        )
+
+
 def advisory_finding(
     check: Check,
     advisory: Advisory,
@@ -264,6 +314,7 @@ def advisory_finding(
     decided_hits: Sequence[VersionRange],
     release: FirmwareRelease | None,
     hits: Sequence[Sequence[VersionRange]],
+    words: AdvisoryWords | None = None,
 ) -> Finding:
     """The finding for a decided verdict.
 
@@ -276,41 +327,47 @@ def advisory_finding(
             when none or when the firmware is unknown).
         release: the release that fixes it (:func:`target_release`), if known.
         hits: the same as ``decided_hits`` for every matching product line.
+        words: ``AdvisoryWords.of(advisory)``, if the caller keeps it.
     """
-    prefix = "" if decided.affected else "possibly "
-    return finding(
-        check, device,
-        title=f"{prefix}affected by {advisory.id}: {advisory.title}",
-        evidence=_evidence(advisory, device, decided, decided_hits),
-        remediation=_remediation(advisory, device, release, hits),
-        severity=advisory.severity,
-        confirm_by=decided.confirm_by,
-        advisory=advisory.id,
-        kev=advisory.kev is not None,
-        references=advisory.references,
-    )  # fmt: skip
+    words = words or AdvisoryWords.of(advisory)
+    confirm_by = decided.confirm_by
+    return Finding(
+        check.id,
+        words.severity or check.severity,
+        device.key,
+        device.address,
+        words.title if decided.affected else f"possibly {words.title}",
+        _evidence(advisory.id, words, device, decided, decided_hits),
+        _remediation(words, device, release, hits),
+        Certainty.POSSIBLE if confirm_by else Certainty.CONFIRMED,
+        confirm_by,
+        advisory.id,
+        words.kev,
+        advisory.references,
+        check.provisions,
+    )
 
 
 def _evidence(
-    advisory: Advisory, device: Device, verdict: Verdict, hits: Sequence[VersionRange]
+    advisory_id: str,
+    words: AdvisoryWords,
+    device: Device,
+    verdict: Verdict,
+    hits: Sequence[VersionRange],
 ) -> str:
     product = verdict.product
     models = ", ".join(product.models) or f"every {product.vendor} model"
     ranges = "; ".join(describe_range(r) for r in hits)
     where = f"affected firmware of {models}: {ranges or 'not stated in comparable form'}"
-    text = f"{device.name} runs firmware {device.firmware_text}; {advisory.id} {where}"
+    text = f"{device.name} runs firmware {device.firmware_text}; {advisory_id} {where}"
     version = device.version()
     if isinstance(version, Unorderable):
         text += f" (campatch cannot order it: {version.reason})"
-    if advisory.kev:
-        kev = advisory.kev
-        text += f"; on CISA KEV since {kev.date_added}"
-        text += f", remediation due {kev.due_date}" if kev.due_date else ""
-    return f"{text}; source {advisory.provenance.source}"
+    return text + words.evidence_tail
 
 
 def _remediation(
-    advisory: Advisory,
+    words: AdvisoryWords,
     device: Device,
     release: FirmwareRelease | None,
     hits: Sequence[Sequence[VersionRange]],
@@ -321,9 +378,8 @@ def _remediation(
         return f"Install firmware {release.version} for the {model} from {where or release.provenance.source}."
     bounds = _fixed_bounds([r for ranges in hits for r in ranges])
     if bounds:
-        where = advisory.references[0] if advisory.references else advisory.provenance.url
         fixed = ", or ".join(bounds)
-        return f"Install firmware {fixed} for the {model} from the vendor's support site (advisory: {where})."
+        return f"Install firmware {fixed} for the {model} from the vendor's support site (advisory: {words.fix_source})."
     return f"No fixed release is known for the {model}: {NO_FIX}."
 
 

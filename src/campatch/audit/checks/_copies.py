@@ -10,6 +10,10 @@ then makes it a ``Finding`` by assigning ``__class__``, which Python allows betw
 classes with the same slots: 0.2 µs. The result is an ordinary ``Finding``, with its
 type, equality, hash and immutability.
 
+Findings whose text names the stand-in's address (``confirm_by`` of a device whose
+firmware campatch could not read) are copied the same way by
+:func:`for_device_placed`, with the address put in only the text fields that name it.
+
 If ``Finding``'s fields ever differ from the ones :class:`_Layout` lists, the module
 uses ``dataclasses.replace`` instead (and a test fails, so that the list gets updated).
 """
@@ -20,7 +24,10 @@ import dataclasses
 
 from campatch.model import Certainty, Finding, Severity
 
-__all__ = ["FAST", "for_device"]
+__all__ = ["FAST", "TEXTS", "for_device", "for_device_placed"]
+
+#: The text fields of a finding that may name the device's address.
+TEXTS = ("title", "evidence", "remediation", "confirm_by")
 
 
 class _Layout:
@@ -47,6 +54,13 @@ class _Layout:
 
 
 def _copied(template: Finding, key: str, address: str) -> Finding:
+    c = _filled(template, key, address)
+    c.__class__ = Finding  # type: ignore[assignment]
+    return c  # type: ignore[return-value]
+
+
+def _filled(template: Finding, key: str, address: str) -> _Layout:
+    """``template``'s fields, with the device's key and address, in a writable object."""
     c = _Layout()
     c.check = template.check
     c.severity = template.severity
@@ -61,6 +75,15 @@ def _copied(template: Finding, key: str, address: str) -> Finding:
     c.kev = template.kev
     c.references = template.references
     c.provisions = template.provisions
+    return c
+
+
+def _copied_placed(
+    template: Finding, key: str, address: str, marker: str, texts: tuple[str, ...]
+) -> Finding:
+    c = _filled(template, key, address)
+    for name in texts:
+        setattr(c, name, getattr(template, name).replace(marker, address))
     c.__class__ = Finding  # type: ignore[assignment]
     return c  # type: ignore[return-value]
 
@@ -69,9 +92,21 @@ def _replaced(template: Finding, key: str, address: str) -> Finding:
     return dataclasses.replace(template, device_key=key, address=address)
 
 
+def _replaced_placed(
+    template: Finding, key: str, address: str, marker: str, texts: tuple[str, ...]
+) -> Finding:
+    placed = {name: getattr(template, name).replace(marker, address) for name in texts}
+    return dataclasses.replace(template, device_key=key, address=address, **placed)
+
+
 #: Whether :func:`for_device` takes the fast way (``Finding`` has the fields listed).
 FAST = sorted(f.name for f in dataclasses.fields(Finding)) == list(_Layout.__slots__)
 
 #: ``for_device(template, key, address)``: ``template`` for the device with that
 #: inventory key and address (every other field as it is).
 for_device = _copied if FAST else _replaced
+
+#: ``for_device_placed(template, key, address, marker, texts)``: as :func:`for_device`,
+#: and ``marker`` replaced by ``address`` in the text fields named in ``texts``
+#: (a subset of :data:`TEXTS`).
+for_device_placed = _copied_placed if FAST else _replaced_placed

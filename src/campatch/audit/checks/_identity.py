@@ -11,8 +11,12 @@ identity's candidate advisories, with what they share prepared once:
   (bounds parsed once per scheme, answers kept per version);
 - the firmware is parsed once; the model's releases are looked up and parsed once, and
   whether each is newer than the firmware is decided once. Per advisory only "which
-  releases lie outside these ranges" remains (RangeSet lookups), and the lowest of a
-  given set of fixing releases is chosen once.
+  releases lie outside these ranges" remains (RangeSet lookups, over the releases
+  that may be newer than the firmware only), and the lowest of a given set of fixing
+  releases is chosen once;
+- what a finding says the same way for every device (title, KEV dates, source, where
+  a fix is announced) is worded once per advisory and product-line match
+  (:class:`~campatch.audit.checks._advisory.AdvisoryWords`).
 
 The check does this work once per identity, for a stand-in device, and copies the
 findings onto every device of the identity (:mod:`campatch.audit.checks._memo`).
@@ -24,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from campatch.audit.checks._advisory import (
+    AdvisoryWords,
     advisory_finding,
     decide,
     lowest_fix,
@@ -55,11 +60,13 @@ class Match:
         advisory: the advisory.
         lines: its product lines that match (vendor, model, hardware).
         ranges: the ranges of all of them together (what ``target_release`` checks).
+        words: what the advisory's findings say about every device alike.
     """
 
     advisory: Advisory
     lines: tuple[ProductLine, ...]
     ranges: RangeSet
+    words: AdvisoryWords
 
 
 #: The advisories that may concern a device, in the knowledge base's order.
@@ -86,10 +93,10 @@ def matches(knowledge: KnowledgeBase, device: Device) -> Matches:
     for advisory, lines in knowledge.candidates(device.vendor, device.model or ""):
         matched = tuple(line for line in lines if line.fits(vendor, model, hardware))
         if len(matched) == 1:
-            out.append(Match(advisory, matched, matched[0].ranges))
+            out.append(Match(advisory, matched, matched[0].ranges, AdvisoryWords.of(advisory)))
         elif matched:
             ranges = RangeSet(r for line in matched for r in line.product.ranges)
-            out.append(Match(advisory, matched, ranges))
+            out.append(Match(advisory, matched, ranges, AdvisoryWords.of(advisory)))
     return out
 
 
@@ -120,16 +127,27 @@ class IdentityAssessment:
 
     def _assess(self, match: Match, check: Check) -> Finding | None:
         dev, version = self.device, self.version
-        verdicts = [
-            verdict(line.product, dev, version, line.ranges.affects) for line in match.lines
-        ]
-        decided = decide(verdicts)
-        if decided is None:
-            return None
-        hits = [self._hits(line) for line in match.lines]
-        decided_hits = next(h for v, h in zip(verdicts, hits, strict=True) if v is decided)
+        if len(match.lines) == 1:  # most advisories: one product line matches
+            line = match.lines[0]
+            decided = verdict(line.product, dev, version, line.ranges.affects)
+            if decided.affected is False:
+                return None
+            decided_hits = self._hits(line)
+            hits: list[Sequence[VersionRange]] = [decided_hits]
+        else:
+            verdicts = [
+                verdict(line.product, dev, version, line.ranges.affects) for line in match.lines
+            ]
+            found = decide(verdicts)
+            if found is None:
+                return None
+            decided = found
+            hits = [self._hits(line) for line in match.lines]
+            decided_hits = next(h for v, h in zip(verdicts, hits, strict=True) if v is decided)
         release = self._target(match.ranges)
-        return advisory_finding(check, match.advisory, dev, decided, decided_hits, release, hits)
+        return advisory_finding(
+            check, match.advisory, dev, decided, decided_hits, release, hits, match.words
+        )
 
     def _hits(self, line: ProductLine) -> Sequence[VersionRange]:
         """The line's ranges the firmware lies in; all of them if none or if unknown."""
@@ -140,8 +158,10 @@ class IdentityAssessment:
     # --- target release (see _advisory.target_release) -------------------------------
 
     def _catalog(self) -> list[tuple[FirmwareRelease, Parsed, bool | None]]:
-        """Each release of the model, parsed, and whether it is newer than the firmware
-        (None when the firmware cannot be ordered: the ranges' starts decide then)."""
+        """Each release of the model that may fix something, parsed: whether it is
+        newer than the firmware, or None when the firmware cannot be ordered (the
+        ranges' starts decide then). Releases not newer than the firmware are left out:
+        they fix nothing for this device."""
         dev = self.device
         if not dev.vendor or not dev.model:
             return []
@@ -152,21 +172,25 @@ class IdentityAssessment:
             newer = None
             if isinstance(current, FirmwareVersion):
                 newer = compare(current, parsed) is Ordering.LESS
-            out.append((release, parsed, newer))
+            if newer is not False:
+                out.append((release, parsed, newer))
         return out
 
     def _target(self, ranges: RangeSet) -> FirmwareRelease | None:
         """``target_release`` for the matching lines, whose ranges are ``ranges``."""
         if not self._releases:
             return None
-        starts = tuple(r.introduced for r in ranges.ranges if r.introduced)
-        fixing = tuple(
-            n
-            for n, (_, parsed, newer) in enumerate(self._releases)
-            if (newer if newer is not None else starts_before(parsed, starts))
-            and ranges.affects(parsed) is False
-        )
-        if fixing not in self._lowest:
-            group = [self._releases[n][0] for n in fixing]
-            self._lowest[fixing] = lowest_fix(group, self.device)
-        return self._lowest[fixing]
+        starts: tuple[str, ...] | None = None
+        fixing: list[int] = []
+        for n, (_, parsed, newer) in enumerate(self._releases):
+            if newer is None:
+                if starts is None:
+                    starts = tuple(r.introduced for r in ranges.ranges if r.introduced)
+                newer = starts_before(parsed, starts)
+            if newer and ranges.affects(parsed) is False:
+                fixing.append(n)
+        key = tuple(fixing)
+        if key not in self._lowest:
+            group = [self._releases[n][0] for n in key]
+            self._lowest[key] = lowest_fix(group, self.device)
+        return self._lowest[key]

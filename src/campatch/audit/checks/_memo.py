@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from campatch.audit.checks._common import Device
-from campatch.audit.checks._copies import for_device
+from campatch.audit.checks._copies import TEXTS, for_device, for_device_placed
 from campatch.audit.interface import AuditContext, DeviceFacts
 from campatch.model import Finding
 
@@ -33,8 +33,9 @@ ADDRESS = "\x00address\x00"
 #: (vendor, model, hardware, firmware, build).
 Identity = tuple[str | None, str | None, str | None, str | None, str | None]
 
-#: An identity's findings for the stand-in, and whether any names the stand-in's address.
-Templates = tuple[tuple[Finding, ...], bool]
+#: An identity's findings for the stand-in, each with the text fields that name the
+#: stand-in's address (None when no finding names it).
+Templates = tuple[tuple[Finding, ...], tuple[tuple[str, ...], ...] | None]
 
 
 def identity_of(device: Device) -> Identity:
@@ -68,11 +69,18 @@ class IdentityMemo:
         templates: Templates | None = store.get(identity)
         if templates is None:
             found = tuple(assess(replace(dev, key="", address=ADDRESS), ctx))
-            templates = store[identity] = (found, any(_names_address(f) for f in found))
-        found, named = templates
-        copy = _placed if named else for_device
+            named = tuple(_naming_address(f) for f in found)
+            templates = store[identity] = (found, named if any(named) else None)
+        found, texts = templates
         key, address = dev.key, dev.address
-        return [copy(t, key, address) for t in found]
+        if texts is None:
+            return [for_device(t, key, address) for t in found]
+        return [
+            for_device_placed(t, key, address, ADDRESS, names)
+            if names
+            else for_device(t, key, address)
+            for t, names in zip(found, texts, strict=True)
+        ]
 
     def store(self, ctx: AuditContext) -> dict[Hashable, Any]:
         """The memo's dict for ``ctx`` (a check may keep more there, under its own keys)."""
@@ -87,17 +95,6 @@ class IdentityMemo:
         return self._store
 
 
-def _names_address(found: Finding) -> bool:
-    texts = (found.title, found.evidence, found.remediation, found.confirm_by)
-    return any(ADDRESS in text for text in texts)
-
-
-def _placed(template: Finding, key: str, address: str) -> Finding:
-    """``template`` for the device at ``address`` (the stand-in's address replaced)."""
-    t = template
-    return Finding(
-        t.check, t.severity, key, address, t.title.replace(ADDRESS, address),
-        t.evidence.replace(ADDRESS, address), t.remediation.replace(ADDRESS, address),
-        t.certainty, t.confirm_by.replace(ADDRESS, address), t.advisory, t.kev, t.references,
-        t.provisions,
-    )  # fmt: skip
+def _naming_address(found: Finding) -> tuple[str, ...]:
+    """The text fields of ``found`` that name the stand-in's address."""
+    return tuple(name for name in TEXTS if ADDRESS in getattr(found, name))
