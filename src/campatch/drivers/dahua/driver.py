@@ -21,23 +21,33 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from campatch.discovery.interface import DiscoverySource
+from campatch.drivers.dahua import upgrade
+from campatch.drivers.dahua.cgi import (
+    GET_DEVICE_CLASS,
+    GET_DEVICE_TYPE,
+    GET_MACHINE_NAME,
+    GET_NETWORK,
+    GET_P2P,
+    GET_SOFTWARE_VERSION,
+    GET_SYSTEM_INFO,
+    GET_UPNP,
+    GET_USERS,
+    GET_VENDOR,
+    HTTP_PORT,
+    SDK_PORT,
+    CgiSession,
+    offered_scheme,
+    open_session,
+)
 from campatch.drivers.dahua.dhip import SOURCE as DHIP_SOURCE
 from campatch.drivers.dahua.dhip import DhipSource
 from campatch.drivers.dahua.models import (
-    SoftwareVersion,
     SystemInfo,
     brand_of,
     class_prefix,
-    decode_enable,
-    decode_mac,
-    decode_single,
-    decode_user_names,
     device_class_of,
-    is_error_body,
 )
 from campatch.drivers.interface import (
     Banners,
@@ -52,69 +62,13 @@ from campatch.errors import (
     DeviceResponseError,
     DriverError,
     LockoutError,
-    TransportError,
 )
 from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field, Observation
-from campatch.net.http import AuthScheme, HttpReply
 from campatch.net.rtsp import parse_challenge
 
 logger = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-HTTP_PORT = 80
-SDK_PORT = 37777
-_CGI_SOURCE = "dahua-cgi"
 _FINGERPRINT_SOURCE = "dahua-fingerprint"
-
-
-@dataclass(frozen=True)
-class CgiRequest(Generic[_T]):
-    """One Dahua CGI endpoint: where it is and how its reply body decodes.
-
-    Args:
-        action: short name, used in observation sources (``dahua-cgi:<action>``).
-        path: path and query on the web port.
-        decode: ``(body, host) -> record``; raises DeviceResponseError.
-    """
-
-    action: str
-    path: str
-    decode: Callable[[str, str], _T]
-
-    @property
-    def source(self) -> str:
-        """The observation source for facts read from this endpoint."""
-        return f"{_CGI_SOURCE}:{self.action}"
-
-
-def _single(key: str, what: str) -> Callable[[str, str], str]:
-    return lambda text, host: decode_single(text, key, what=what, host=host)
-
-
-_MAGICBOX = "/cgi-bin/magicBox.cgi?action="
-GET_SYSTEM_INFO = CgiRequest("getSystemInfo", _MAGICBOX + "getSystemInfo", SystemInfo.decode)
-GET_SOFTWARE_VERSION = CgiRequest(
-    "getSoftwareVersion", _MAGICBOX + "getSoftwareVersion", SoftwareVersion.decode
-)
-GET_VENDOR = CgiRequest("getVendor", _MAGICBOX + "getVendor", _single("vendor", "getVendor"))
-GET_MACHINE_NAME = CgiRequest(
-    "getMachineName", _MAGICBOX + "getMachineName", _single("name", "getMachineName")
-)
-GET_DEVICE_CLASS = CgiRequest(
-    "getDeviceClass", _MAGICBOX + "getDeviceClass", _single("class", "getDeviceClass")
-)
-GET_DEVICE_TYPE = CgiRequest(
-    "getDeviceType", _MAGICBOX + "getDeviceType", _single("type", "getDeviceType")
-)
-GET_NETWORK = CgiRequest(
-    "getConfig.Network", "/cgi-bin/configManager.cgi?action=getConfig&name=Network", decode_mac
-)
-_CONFIG = "/cgi-bin/configManager.cgi?action=getConfig&name="
-GET_USERS = CgiRequest(
-    "getUserInfoAll", "/cgi-bin/userManager.cgi?action=getUserInfoAll", decode_user_names
-)
-GET_UPNP = CgiRequest("getConfig.UPnP", _CONFIG + "UPnP", decode_enable("UPnP"))
-GET_P2P = CgiRequest("getConfig.T2UServer", _CONFIG + "T2UServer", decode_enable("T2UServer"))
 #: Main stream of channel 1 (VENDORS.md §10, python-amcrest's default URL).
 RTSP_PATHS = ("/cam/realmonitor?channel=1&subtype=0",)
 #: Channel 1's still picture: ``snapshot.cgi?channel=<n>`` under ``/cgi-bin/``
@@ -140,7 +94,7 @@ class DahuaDriver:
             LockoutError: the device says the account or address is locked, or 403.
             TransportError, DeviceResponseError: the device could not be read.
         """
-        session = await _session(candidate.address, credential, ctx)
+        session = await open_session(candidate.address, credential, ctx)
         try:
             await session.login(GET_SYSTEM_INFO)
         except LockoutError:
@@ -158,7 +112,7 @@ class DahuaDriver:
             AuthError, LockoutError: the credential was refused, or a lock signal.
             TransportError, DeviceResponseError: the device could not be read.
         """
-        session = await _session(candidate.address, credential, ctx)
+        session = await open_session(candidate.address, credential, ctx)
         await session.login(GET_SYSTEM_INFO)
         accounts = await session.optional(GET_USERS)
         upnp = await session.optional(GET_UPNP)
@@ -207,8 +161,8 @@ class DahuaDriver:
         """
         host = candidate.address
         ctx.auth.spend(host)
-        scheme = await _offered_scheme(host, ctx)
-        session = _CgiSession(host, credential if scheme else None, scheme, ctx)
+        scheme = await offered_scheme(host, ctx)
+        session = CgiSession(host, credential if scheme else None, scheme, ctx)
         info = await session.login(GET_SYSTEM_INFO)
         observations = _system_info_observations(info)
         observations += await _optional_observations(session, info)
@@ -218,19 +172,14 @@ class DahuaDriver:
         """DHIP (``DHDiscover.search`` on UDP 37810)."""
         return [DhipSource()]
 
-    # Firmware upgrade (Upgrader protocol), in upgrade.py. It builds on this module's
-    # CGI session, hence the imports inside the methods (a top-level one would be circular).
+    # Firmware upgrade (the Upgrader protocol): see upgrade.py.
 
     async def firmware_state(self, target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
         """Identity as :meth:`identify` reports it, plus ``upgrader.cgi?action=getState``."""
-        from campatch.drivers.dahua import upgrade
-
         return await upgrade.firmware_state(target, ctx)
 
     async def backup_config(self, target: UpgradeTarget, ctx: ProbeContext) -> bytes | None:
         """``Config.backup?action=All``, or None where the firmware has none."""
-        from campatch.drivers.dahua import upgrade
-
         return await upgrade.backup_config(target, ctx)
 
     async def upload(
@@ -241,14 +190,7 @@ class DahuaDriver:
         progress: Callable[[int, int], None] | None = None,
     ) -> str:
         """``upgrader.cgi?action=uploadFirmware``, sent once; returns the device's ``OK``."""
-        from campatch.drivers.dahua import upgrade
-
         return await upgrade.upload(target, image, ctx, progress)
-
-
-async def _session(host: str, credential: Credential, ctx: ProbeContext) -> _CgiSession:
-    scheme = await _offered_scheme(host, ctx)
-    return _CgiSession(host, credential if scheme else None, scheme, ctx)
 
 
 def _dhip_observed(candidate: Candidate) -> bool:
@@ -316,117 +258,6 @@ def _device_class(candidate: Candidate, observations: list[Observation]) -> Devi
     return DeviceClass.UNKNOWN
 
 
-async def _offered_scheme(host: str, ctx: ProbeContext) -> AuthScheme | None:
-    """The scheme the device challenges with (Digest preferred); None if it asks for none.
-
-    Raises:
-        DeviceResponseError: a challenge we cannot answer, or an unexpected status.
-    """
-    reply = await ctx.http.request("GET", ctx.http.url(host, HTTP_PORT, GET_SYSTEM_INFO.path))
-    if reply.status == 200:
-        return None
-    schemes = {parse_challenge(c)[0] for c in reply.all_headers("WWW-Authenticate")}
-    if reply.status == 401 and "digest" in schemes:
-        return AuthScheme.DIGEST
-    if reply.status == 401 and "basic" in schemes:
-        return AuthScheme.BASIC
-    raise DeviceResponseError(
-        f"{host}: getSystemInfo answered {reply.status} without a usable challenge", host=host
-    )
-
-
-def _lock_signal(reply: HttpReply) -> str | None:
-    """Why ``reply`` signals a lockout, or None. [assumed] wording, see sim.dahua."""
-    text = reply.text[:2048].lower()
-    if "lock" in text:
-        return "device says the account or address is locked"
-    if reply.status == 403 and "authority" not in text:
-        return "device answered 403 to a login (SAFETY D-02 lock signal)"
-    return None
-
-
-class _CgiSession:
-    """CGI requests to one host with one credential and one scheme."""
-
-    def __init__(
-        self,
-        host: str,
-        credential: Credential | None,
-        scheme: AuthScheme | None,
-        ctx: ProbeContext,
-    ) -> None:
-        self.host = host
-        self.credential = credential
-        self.scheme = scheme or AuthScheme.DIGEST
-        self.ctx = ctx
-        self.stopped = False
-
-    async def _get(self, request: CgiRequest[_T]) -> HttpReply:
-        url = self.ctx.http.url(self.host, HTTP_PORT, request.path)
-        return await self.ctx.http.request(
-            "GET", url, credential=self.credential, scheme=self.scheme
-        )
-
-    def _refused(self, reply: HttpReply) -> bool:
-        if reply.status == 401:
-            return True
-        if reply.status == 403:  # "Authority:check failure." is missing rights, not a refusal
-            return "authority" not in reply.text.lower()
-        return reply.status == 200 and is_error_body(reply.text)
-
-    def _refusal(self, reply: HttpReply, action: str) -> AuthError:
-        """Record a refusal in the budget and return the error that says so."""
-        if why := _lock_signal(reply):
-            self.ctx.auth.locked(self.host, why)
-            return LockoutError(f"{self.host}: {action}: {why}", host=self.host)
-        self.ctx.auth.failed(self.host)
-        return AuthError(f"{self.host}: {action}: credential refused", host=self.host)
-
-    async def login(self, request: CgiRequest[_T]) -> _T:
-        """The first authenticated call: its refusal is the login's refusal.
-
-        Raises:
-            AuthError, LockoutError: refused or locked (recorded in ``ctx.auth``).
-            DeviceResponseError: a reply that is neither a refusal nor decodable.
-        """
-        reply = await self._get(request)
-        if self._refused(reply):
-            raise self._refusal(reply, request.action)
-        if reply.status != 200:
-            raise DeviceResponseError(
-                f"{self.host}: {request.action} answered HTTP {reply.status}", host=self.host
-            )
-        return request.decode(reply.text, self.host)
-
-    async def optional(self, request: CgiRequest[_T]) -> _T | None:
-        """A call after login; None when the device lacks it (or the session stopped).
-
-        Raises:
-            LockoutError: the device signals a lockout.
-        """
-        if self.stopped:
-            return None
-        try:
-            reply = await self._get(request)
-        except TransportError as err:
-            logger.debug("%s: %s unreadable, stopping: %s", self.host, request.action, err)
-            self.stopped = True
-            return None
-        if reply.status == 401:
-            # Accepted a moment ago, refused now: count it and ask nothing more.
-            self.stopped = True
-            if isinstance(error := self._refusal(reply, request.action), LockoutError):
-                raise error
-            return None
-        if reply.status != 200:
-            return None
-        try:
-            return request.decode(reply.text, self.host)
-        except DeviceResponseError as err:
-            logger.debug("%s: %s not usable: %s", self.host, request.action, err)
-            return None
-
-
 def _system_info_observations(info: SystemInfo) -> list[Observation]:
     source = GET_SYSTEM_INFO.source
     values = [
@@ -438,7 +269,7 @@ def _system_info_observations(info: SystemInfo) -> list[Observation]:
     return [_authenticated(f, v, source) for f, v in values if v]
 
 
-async def _optional_observations(session: _CgiSession, info: SystemInfo) -> list[Observation]:
+async def _optional_observations(session: CgiSession, info: SystemInfo) -> list[Observation]:
     found: list[Observation] = []
     if version := await session.optional(GET_SOFTWARE_VERSION):
         found.append(_authenticated(Field.FIRMWARE, version.firmware, GET_SOFTWARE_VERSION.source))

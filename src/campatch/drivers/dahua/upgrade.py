@@ -26,13 +26,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from campatch.drivers.dahua.driver import (
+from campatch.drivers.dahua.cgi import (
     GET_SOFTWARE_VERSION,
     GET_SYSTEM_INFO,
     HTTP_PORT,
     CgiRequest,
-    _CgiSession,
-    _session,
+    CgiSession,
+    open_session,
 )
 from campatch.drivers.dahua.models import SystemInfo, UpgradeState, is_error_body
 from campatch.drivers.interface import FirmwareState, ProbeContext, UpgradeTarget, UploadRefused
@@ -160,7 +160,7 @@ def _boundary(image: bytes) -> str:
             return boundary
 
 
-async def _login(target: UpgradeTarget, ctx: ProbeContext) -> tuple[_CgiSession, SystemInfo]:
+async def _login(target: UpgradeTarget, ctx: ProbeContext) -> tuple[CgiSession, SystemInfo]:
     """Log in as identification does; the session carries the scheme the device offers.
 
     Raises:
@@ -168,11 +168,11 @@ async def _login(target: UpgradeTarget, ctx: ProbeContext) -> tuple[_CgiSession,
         AuthError: the credential was refused.
     """
     ctx.auth.spend(target.address)
-    session = await _session(target.address, target.credential, ctx)
+    session = await open_session(target.address, target.credential, ctx)
     return session, await session.login(GET_SYSTEM_INFO)
 
 
-def _upload_outcome(session: _CgiSession, reply: HttpReply) -> str:
+def _upload_outcome(session: CgiSession, reply: HttpReply) -> str:
     host = session.host
     text = reply.text.strip()
     if reply.status != 200 and session._refused(reply):

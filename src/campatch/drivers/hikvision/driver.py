@@ -28,6 +28,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from campatch.discovery.interface import DiscoverySource
+from campatch.drivers.hikvision import upgrade
+from campatch.drivers.hikvision.login import (
+    ISAPI_SOURCE,
+    VENDOR,
+    device_info_observations,
+    offered_scheme,
+    refused,
+    stop_if_locked,
+    user_check,
+)
 from campatch.drivers.hikvision.models import (
     DEVICE_INFO,
     EZVIZ,
@@ -53,8 +63,6 @@ from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field
 from campatch.net.http import AuthScheme, HttpReply
 from campatch.net.rtsp import parse_challenge
 
-VENDOR = "Hikvision"
-ISAPI_SOURCE = f"isapi:{DEVICE_INFO.path}"
 SDK_PORT = 8000
 _SERVERS = {  # Server header (lower case, without "/version") -> device type it implies
     "app-webs": "",
@@ -100,19 +108,14 @@ class HikvisionDriver:
         """See :func:`read_security_settings`."""
         return await read_security_settings(candidate, credential, ctx)
 
-    # The upgrade operations live in upgrade.py, which builds on this module's login
-    # helpers; importing it when called keeps the two modules free of an import cycle.
+    # Firmware upgrade (the Upgrader protocol): see upgrade.py.
 
     async def firmware_state(self, target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
         """See :func:`campatch.drivers.hikvision.upgrade.firmware_state`."""
-        from campatch.drivers.hikvision import upgrade
-
         return await upgrade.firmware_state(target, ctx)
 
     async def backup_config(self, target: UpgradeTarget, ctx: ProbeContext) -> bytes | None:
         """See :func:`campatch.drivers.hikvision.upgrade.backup_config`."""
-        from campatch.drivers.hikvision import upgrade
-
         return await upgrade.backup_config(target, ctx)
 
     async def upload(
@@ -123,8 +126,6 @@ class HikvisionDriver:
         progress: Callable[[int, int], None] | None = None,
     ) -> str:
         """See :func:`campatch.drivers.hikvision.upgrade.upload`."""
-        from campatch.drivers.hikvision import upgrade
-
         return await upgrade.upload(target, image, ctx, progress)
 
     async def fingerprint(
@@ -175,38 +176,20 @@ class HikvisionDriver:
             return device_info_observations(info, Confidence.UNAUTHENTICATED_API)
         if first.status != 401:
             raise DeviceResponseError(f"{url}: expected 401 or 200, got {first.status}", host=host)
-        _stop_if_locked(_user_check(first, host), host, ctx)
+        stop_if_locked(user_check(first, host), host, ctx)
         reply = await ctx.http.request(
-            DEVICE_INFO.method, url, credential=credential, scheme=_scheme(first, url, host)
+            DEVICE_INFO.method, url, credential=credential, scheme=offered_scheme(first, url, host)
         )
         if reply.status == 200:
             info = DEVICE_INFO.response_type.decode(reply.body, host=host)
             return device_info_observations(info, Confidence.AUTHENTICATED)
         if reply.status in (401, 403):
-            _refused(reply, credential, host, ctx)
+            refused(reply, credential, host, ctx)
         raise DeviceResponseError(f"{url}: unexpected HTTP {reply.status}", host=host)
 
     def discovery_sources(self) -> Sequence[DiscoverySource]:
         """SADP (UDP 37020)."""
         return [SadpSource()]
-
-
-def device_info_observations(info: DeviceInfo, confidence: float) -> list[Observation]:
-    """Observations from a decoded ``DeviceInfo`` (vendor key names already ours)."""
-    values = [
-        (Field.VENDOR, VENDOR),
-        (Field.MODEL, info.model),
-        (Field.SERIAL, info.serial),
-        (Field.MAC, info.mac),
-        (Field.FIRMWARE, info.firmware),
-        (Field.BUILD, info.build),
-        (Field.HARDWARE, info.hardware),
-        (Field.DEVICE_TYPE, info.device_type),
-        (Field.NAME, info.name),
-    ]
-    if info.manufacturer and info.manufacturer.casefold() != VENDOR.casefold():
-        values.append((Field.BRAND, info.manufacturer))  # an OEM label on Hikvision firmware
-    return [Observation(f, v, ISAPI_SOURCE, confidence) for f, v in values if v]
 
 
 # --- fingerprint helpers ------------------------------------------------------------
@@ -252,7 +235,7 @@ async def _probe_isapi(
         return [_Signal(0.9, ISAPI_SOURCE, info.device_type)], observations
     if reply.status != 401:
         return [], []
-    if _user_check(reply, host) is not None:
+    if user_check(reply, host) is not None:
         return [_Signal(Confidence.UNAUTHENTICATED_API, "isapi:userCheck")], []
     if any(_is_hex_realm(c) for c in reply.all_headers("WWW-Authenticate")):
         return [_Signal(Confidence.BANNER, "isapi:realm")], []
@@ -317,64 +300,6 @@ def _isapi_url(candidate: Candidate, ctx: ProbeContext, banners: Banners | None 
     return ctx.http.url(candidate.address, port, DEVICE_INFO.path, tls=tls)
 
 
-def _user_check(reply: HttpReply, host: str) -> UserCheck | None:
-    """The ``userCheck`` of a 401, None when the body is not XML (older firmware).
-
-    Raises:
-        DeviceResponseError: an XML body that is hostile or malformed.
-    """
-    if "xml" not in reply.header("Content-Type").lower() or not reply.body.strip():
-        return None
-    try:
-        return UserCheck.decode(reply.body, host=host)
-    except DeviceResponseError:
-        if b"<!DOCTYPE" in reply.body.upper() or b"<!ENTITY" in reply.body.upper():
-            raise
-        return None
-
-
-def _scheme(challenge_reply: HttpReply, url: str, host: str) -> AuthScheme:
-    """Digest when offered; Basic only when the device offers Basic and no Digest."""
-    schemes = {parse_challenge(c)[0] for c in challenge_reply.all_headers("WWW-Authenticate")}
-    if "digest" in schemes:
-        return AuthScheme.DIGEST
-    if "basic" in schemes:
-        return AuthScheme.BASIC
-    raise DeviceResponseError(f"{url}: 401 without a Digest or Basic challenge", host=host)
-
-
-def _stop_if_locked(check: UserCheck | None, host: str, ctx: ProbeContext) -> None:
-    """Raise LockoutError (after ``ctx.auth.locked``) when ``check`` signals a lock."""
-    if check is None or not (check.locked or check.near_lock):
-        return
-    by_us = "yes" if ctx.auth.failures(host) else "no"
-    if check.locked:
-        why = f"device reports a login lock for {check.unlock_time_s or 0} s (by us: {by_us})"
-        unlock = float(check.unlock_time_s) if check.unlock_time_s else None
-    else:
-        why = (
-            f"device allows {check.retry_login_time} more failed login(s) before it locks "
-            f"(by us: {by_us})"
-        )
-        unlock = None
-    ctx.auth.locked(host, why)
-    raise LockoutError(f"{host}: {why}", host=host, unlock_after_s=unlock)
-
-
-def _refused(reply: HttpReply, credential: Credential, host: str, ctx: ProbeContext) -> None:
-    ctx.auth.failed(host)
-    if reply.status == 403:
-        why = "device answered 403 to a login (treated as a lock)"
-        ctx.auth.locked(host, why)
-        raise LockoutError(f"{host}: {why}", host=host)
-    check = _user_check(reply, host)
-    _stop_if_locked(check, host, ctx)
-    left = "" if check is None else f" ({check.retry_login_time} tries left before the lock)"
-    raise AuthError(
-        f"{host}: ISAPI refused the login of user {credential.username!r}{left}", host=host
-    )
-
-
 # --- security (audit probes; read-only) ---------------------------------------------
 
 
@@ -397,9 +322,9 @@ async def try_login_isapi(candidate: Candidate, credential: Credential, ctx: Pro
         return True  # the device asks no credentials at all
     if first.status != 401:
         raise DeviceResponseError(f"{url}: expected 401 or 200, got {first.status}", host=host)
-    _stop_if_locked(_user_check(first, host), host, ctx)
+    stop_if_locked(user_check(first, host), host, ctx)
     reply = await ctx.http.request(
-        "GET", url, credential=credential, scheme=_scheme(first, url, host)
+        "GET", url, credential=credential, scheme=offered_scheme(first, url, host)
     )
     return _verdict(reply, url, host, ctx)
 
@@ -413,10 +338,10 @@ def _verdict(reply: HttpReply, url: str, host: str, ctx: ProbeContext) -> bool:
         raise LockoutError(f"{host}: {why}", host=host)
     if reply.status != 401:
         raise DeviceResponseError(f"{url}: unexpected HTTP {reply.status}", host=host)
-    check = _user_check(reply, host)
+    check = user_check(reply, host)
     if check is not None and (check.locked or check.near_lock):
         ctx.auth.failed(host)
-        _stop_if_locked(check, host, ctx)
+        stop_if_locked(check, host, ctx)
     return False
 
 

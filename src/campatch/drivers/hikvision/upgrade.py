@@ -30,12 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from campatch.drivers.hikvision.driver import (
-    _refused,
-    _scheme,
-    _stop_if_locked,
-    _user_check,
+from campatch.drivers.hikvision.login import (
     device_info_observations,
+    offered_scheme,
+    refused,
+    stop_if_locked,
+    user_check,
 )
 from campatch.drivers.hikvision.models import (
     CONFIGURATION_DATA_PATH,
@@ -92,7 +92,7 @@ class _Session:
         """Raise as the driver does for a refused login (401, or a 403 that is not
         ISAPI's "notSupport", which this driver reads as a lock signal)."""
         if reply.status == 401 or (reply.status == 403 and not _not_supported(reply, self.host)):
-            _refused(reply, self.target.credential, self.host, self.ctx)
+            refused(reply, self.target.credential, self.host, self.ctx)
 
 
 async def _open(target: UpgradeTarget, ctx: ProbeContext) -> _Session:
@@ -110,8 +110,8 @@ async def _open(target: UpgradeTarget, ctx: ProbeContext) -> _Session:
         return _Session(target, ctx, None)
     if first.status != 401:
         raise DeviceResponseError(f"{url}: expected 401 or 200, got HTTP {first.status}", host=host)
-    _stop_if_locked(_user_check(first, host), host, ctx)
-    return _Session(target, ctx, _scheme(first, url, host))
+    stop_if_locked(user_check(first, host), host, ctx)
+    return _Session(target, ctx, offered_scheme(first, url, host))
 
 
 async def firmware_state(target: UpgradeTarget, ctx: ProbeContext) -> FirmwareState:
@@ -198,7 +198,7 @@ async def upload(
         # HttpClient saw the 401 but keeps its userCheck to itself: look again, without
         # credentials, to tell a plain refusal from a (near) lock.
         peek = await ctx.http.request(DEVICE_INFO.method, session.url(DEVICE_INFO.path))
-        _refused(peek, target.credential, session.host, ctx)
+        refused(peek, target.credential, session.host, ctx)
         raise  # not reached: _refused always raises
     return _upload_verdict(reply, session, url)
 
