@@ -657,7 +657,7 @@ def _report(i: int, spec: _Spec, known: bool, rng: random.Random) -> HostReport:
         web_tls=rng.choice(_TLS),
         basic_auth_over_http=rng.random() < 0.1,
         default_logins=logins,
-        port_forwards=(PortForward("10.0.0.1", 8000 + i % 1000, 80, "TCP", "camera"),)
+        port_forwards=(PortForward("192.0.2.1", 8000 + i % 1000, 80, "TCP", "camera"),)
         if rng.random() < 0.02 else (),
         upnp_enabled=rng.random() < 0.2 if known else None,
         p2p_enabled=rng.random() < 0.35 if known else None,

@@ -40,7 +40,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
+from support import require_service
 
 __all__ = [
     "NETNS_SETUP",
@@ -171,8 +171,4 @@ def netns_available() -> bool:
 def require_netns() -> None:
     """Fail in CI (env ``CI`` set), skip elsewhere, when namespaces are unavailable."""
     reason = netns_unavailable_reason()
-    if not reason:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"a user+network namespace is required in CI: {reason}")
-    pytest.skip(f"user+network namespace not available: {reason}")
+    require_service(not reason, f"a user+network namespace ({reason})")

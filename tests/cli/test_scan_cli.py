@@ -175,7 +175,7 @@ async def test_devices_lists_the_inventory_after_a_scan(
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["scan", "10.0.0.300/24"], "bad target '10.0.0.300/24'"),
+        (["scan", "192.0.2.300/24"], "bad target '192.0.2.300/24'"),
         (["scan", "127.0.0.1", "--db", "postgresql+psycopg://u:s3cretpw@127.0.0.1:1/x"], "cannot open inventory"),
         (["sim", "demo", "--fleet", "/nonexistent/fleet.yaml"], "cannot read fleet file"),
         (["creds", "add", "not a scope!", "--password-stdin"], "scope"),

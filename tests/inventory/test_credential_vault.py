@@ -65,7 +65,7 @@ def vault(campatch_home: Path) -> CredentialVault:
         ("192.0.2.0/24", ScopeKind.RANGE, "192.0.2.0/24"),
         ("HikVision", ScopeKind.VENDOR, "hikvision"),
         ("vendor:axis", ScopeKind.VENDOR, "axis"),
-        ("host:10.0.0.1", ScopeKind.HOST, "10.0.0.1"),
+        ("host:192.0.2.1", ScopeKind.HOST, "192.0.2.1"),
     ],
 )
 def test_scope_parse_infers_kind_and_normalises(text: str, kind: ScopeKind, value: str) -> None:
@@ -145,16 +145,16 @@ def test_adding_the_same_scope_and_user_replaces_the_password(vault: CredentialV
 
 def test_for_host_orders_host_then_narrowest_range_then_vendor(vault: CredentialVault) -> None:
     vault.add(scope("hikvision"), cred("admin", "vendor"))
-    vault.add(scope("10.0.0.0/8"), cred("admin", "range-8"))
-    vault.add(scope("10.1.2.0/24"), cred("admin", "range-24"))
-    vault.add(scope("10.1.0.0/16"), cred("admin", "range-16"))
-    vault.add(scope("10.1.2.3"), cred("admin", "host"))
-    vault.add(scope("10.1.2.3"), cred("viewer", "host-2"))
-    vault.add(scope("10.1.2.4"), cred("admin", "other-host"))
-    vault.add(scope("192.168.0.0/16"), cred("admin", "other-range"))
+    vault.add(scope("198.18.0.0/15"), cred("admin", "range-8"))
+    vault.add(scope("198.18.12.0/24"), cred("admin", "range-24"))
+    vault.add(scope("198.18.0.0/16"), cred("admin", "range-16"))
+    vault.add(scope("198.18.12.3"), cred("admin", "host"))
+    vault.add(scope("198.18.12.3"), cred("viewer", "host-2"))
+    vault.add(scope("198.18.12.4"), cred("admin", "other-host"))
+    vault.add(scope("203.0.113.0/24"), cred("admin", "other-range"))
     vault.add(scope("dahua"), cred("admin", "other-vendor"))
 
-    found = vault.for_host("10.1.2.3", "Hangzhou Hikvision Digital Technology Co., Ltd.")
+    found = vault.for_host("198.18.12.3", "Hangzhou Hikvision Digital Technology Co., Ltd.")
 
     assert passwords(found) == ["host", "host-2", "range-24", "range-16", "range-8", "vendor"]
     assert [c.username for c in found] == ["admin", "viewer", "admin", "admin", "admin", "admin"]
@@ -163,9 +163,9 @@ def test_for_host_orders_host_then_narrowest_range_then_vendor(vault: Credential
 def test_vendor_scope_needs_a_matching_vendor_word(vault: CredentialVault) -> None:
     vault.add(scope("axis"), cred("root", "pass"))
 
-    assert passwords(vault.for_host("10.0.0.1", "AXIS")) == ["pass"]
-    assert vault.for_host("10.0.0.1", None) == []
-    assert vault.for_host("10.0.0.1", "Taxis Ltd") == []
+    assert passwords(vault.for_host("192.0.2.1", "AXIS")) == ["pass"]
+    assert vault.for_host("192.0.2.1", None) == []
+    assert vault.for_host("192.0.2.1", "Taxis Ltd") == []
 
 
 def test_for_host_rejects_a_non_address(vault: CredentialVault) -> None:
@@ -181,7 +181,7 @@ def test_bad_username_is_refused(vault: CredentialVault, username: str) -> None:
 
 def test_parallel_adds_lose_nothing(vault: CredentialVault) -> None:
     def add(i: int) -> None:
-        open_vault(vault.path).add(scope(f"10.0.0.{i}"), cred("admin", f"pw-{i}"))
+        open_vault(vault.path).add(scope(f"192.0.2.{i}"), cred("admin", f"pw-{i}"))
 
     threads = [threading.Thread(target=add, args=(i,)) for i in range(1, 13)]
     for t in threads:
@@ -190,7 +190,7 @@ def test_parallel_adds_lose_nothing(vault: CredentialVault) -> None:
         t.join()
 
     assert sorted(str(e.scope) for e in vault.entries()) == sorted(
-        f"10.0.0.{i}" for i in range(1, 13)
+        f"192.0.2.{i}" for i in range(1, 13)
     )
 
 
@@ -331,17 +331,17 @@ def test_s01_no_canary_in_db_wal_shm_vault_key_dir_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     canaries = [f"CANARY-{uuid.uuid4().hex}-{i}" for i in range(20)]
-    scopes = [f"10.9.{i}.1" for i in range(10)] + [f"10.{i}.0.0/16" for i in range(20, 27)]
+    scopes = [f"198.18.{90 + i}.1" for i in range(10)] + [f"198.19.{i}.0/24" for i in range(20, 27)]
     scopes += ["hikvision", "dahua", "axis"]
-    host = HostReport("10.9.0.1", DeviceClass.CAMERA, Identity())
+    host = HostReport("198.18.90.1", DeviceClass.CAMERA, Identity())
     now = datetime.now(UTC)
 
     with open_store(None) as store:  # the inventory in the same data dir, WAL open
-        store.record_scan(ScanResult(None, now, now, ("10.9.0.0/16",), (host,)), ["10.9.0.1"])
+        store.record_scan(ScanResult(None, now, now, ("198.18.90.0/24",), (host,)), ["198.18.90.1"])
         vault = open_vault()
         for text, canary in zip(scopes, canaries, strict=True):
             vault.add(scope(text), cred("admin", canary))
-        found = [vault.for_host(f"10.9.{i}.1", "Hikvision") for i in range(10)]
+        found = [vault.for_host(f"198.18.{90 + i}.1", "Hikvision") for i in range(10)]
         _force_an_error(vault)
         leaks = _hits(canaries, {**_files(tmp_path), "logs": caplog.text.encode()})
         modes = {p.name: mode(p) for p in campatch_home.iterdir()}
@@ -360,7 +360,7 @@ def _force_an_error(vault: CredentialVault) -> None:
     data["records"][0]["ciphertext"] = _flip_b64(data["records"][0]["ciphertext"], 0)
     vault.path.write_bytes(_canonical(data))
     try:
-        vault.for_host("10.9.0.1")
+        vault.for_host("198.18.90.1")
     except CredentialStoreError:
         logging.getLogger("campatch.test").exception("vault failed")
     vault.path.write_bytes(original)
@@ -517,7 +517,7 @@ def test_s02_failed_save_leaves_the_old_vault_intact(
     monkeypatch.setattr(failing, disk_full)
 
     with pytest.raises(CredentialStoreError, match="previous vault is unchanged"):
-        filled.add(scope("10.0.0.1"), cred("admin", "new-password"))
+        filled.add(scope("192.0.2.1"), cred("admin", "new-password"))
     with pytest.raises(CredentialStoreError, match="previous vault is unchanged"):
         filled.remove(scope("192.0.2.7"))
     monkeypatch.undo()
@@ -539,7 +539,7 @@ def test_s02_newer_vault_version_is_refused_not_rewritten(filled: CredentialVaul
     before = filled.path.read_bytes()
 
     with pytest.raises(CredentialStoreError, match="version 2, this campatch reads version 1"):
-        filled.add(scope("10.0.0.1"), cred("admin", "pw"))
+        filled.add(scope("192.0.2.1"), cred("admin", "pw"))
     assert filled.path.read_bytes() == before
 
 

@@ -109,7 +109,7 @@ def test_migrations_create_the_schema_that_tables_py_describes(db_url: str) -> N
 
 def test_reopening_a_migrated_database_keeps_its_data(db_url: str) -> None:
     with open_store(db_url) as store:
-        store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
+        store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
     with open_store(db_url) as store:
         assert [d.key for d in store.devices()] == [f"mac:{MAC_A}"]
 
@@ -122,7 +122,7 @@ def test_sqlite_file_is_0600_and_runs_in_wal_mode(tmp_path: Path) -> None:
     finally:
         os.umask(old_umask)
     with store:
-        store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
+        store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("inventory.db*")}
         with store._engine.connect() as conn:  # the store's own connection settings
             synchronous = conn.execute(text("PRAGMA synchronous")).scalar()
@@ -142,7 +142,7 @@ def test_default_store_is_sqlite_in_the_data_dir(campatch_home: Path) -> None:
 
 def test_in_memory_sqlite_works_for_quick_use() -> None:
     with open_store("sqlite://") as store:
-        result = store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
+        result = store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
         assert result.scan_id == 1
         assert len(store.devices()) == 1
 
@@ -167,7 +167,7 @@ def test_every_host_report_of_every_scan_is_kept_as_history(store: SqlInventoryS
         Observation(Field.FIRMWARE, "V5.7.3", "isapi:/ISAPI/System/deviceInfo", 0.95),
     ]
     first = HostReport(
-        address="10.0.0.5",
+        address="192.0.2.5",
         device_class=DeviceClass.CAMERA,
         identity=Identity.of(observations),
         services=(Service(80, "tcp", "http", "Server: App-webs/"), Service(554, "tcp", "rtsp")),
@@ -176,13 +176,13 @@ def test_every_host_report_of_every_scan_is_kept_as_history(store: SqlInventoryS
         problems=(Problem("onvif", "GetDeviceInformation timed out"),),
     )
     second = HostReport(
-        address="10.0.0.9",
+        address="192.0.2.9",
         device_class=DeviceClass.CAMERA,
         identity=first.identity.merged([Observation(Field.FIRMWARE, "V5.8.0", "isapi", 0.96)]),
         auth=AuthState.LOCKED,
     )
-    store.record_scan(scan(first), ["10.0.0.5"])
-    store.record_scan(scan(second, at=T0 + timedelta(days=1)), ["10.0.0.9"])
+    store.record_scan(scan(first), ["192.0.2.5"])
+    store.record_scan(scan(second, at=T0 + timedelta(days=1)), ["192.0.2.9"])
 
     history = store.history(f"mac:{MAC_A}")
 
@@ -193,15 +193,15 @@ def test_every_host_report_of_every_scan_is_kept_as_history(store: SqlInventoryS
 
 
 def test_scans_are_listed_newest_first_with_their_changes(store: SqlInventoryStore) -> None:
-    first = store.record_scan(scan(camera("10.0.0.5", mac=MAC_A), targets=("10.0.0.0/24",)), [])
-    second = store.record_scan(scan(at=T0 + timedelta(hours=1), targets=("10.0.0.5",)), [])
-    third = store.record_scan(scan(at=T0 + timedelta(hours=2)), ["10.0.0.5"])
+    first = store.record_scan(scan(camera("192.0.2.5", mac=MAC_A), targets=("192.0.2.0/24",)), [])
+    second = store.record_scan(scan(at=T0 + timedelta(hours=1), targets=("192.0.2.5",)), [])
+    third = store.record_scan(scan(at=T0 + timedelta(hours=2)), ["192.0.2.5"])
 
     rows = store.scans(limit=2)
 
     assert [r.id for r in rows] == [third.scan_id, second.scan_id]
-    assert rows[0].changes == (Change(ChangeKind.GONE, f"mac:{MAC_A}", "10.0.0.5"),)
-    assert rows[1].targets == ("10.0.0.5",)
+    assert rows[0].changes == (Change(ChangeKind.GONE, f"mac:{MAC_A}", "192.0.2.5"),)
+    assert rows[1].targets == ("192.0.2.5",)
     assert rows[1].host_count == 0
     assert rows[1].started_at == T0 + timedelta(hours=1)
     assert [first.scan_id, second.scan_id, third.scan_id] == [1, 2, 3]
@@ -210,14 +210,14 @@ def test_scans_are_listed_newest_first_with_their_changes(store: SqlInventorySto
 def test_hostile_device_strings_are_stored_and_read_back(store: SqlInventoryStore) -> None:
     hostile = "DS-\x00-\ud800-" + "x" * 5000  # NUL, a lone surrogate, a huge value
     host = HostReport(
-        address="10.0.0.5",
+        address="192.0.2.5",
         device_class=DeviceClass.CAMERA,
         identity=Identity.of(
             [Observation(Field.MAC, MAC_A, "arp", 0.7), Observation(Field.MODEL, hostile, "x", 0.9)]
         ),
         services=(Service(80, "tcp", "http", banner="a\x00b"),),
     )
-    store.record_scan(scan(host), ["10.0.0.5"])
+    store.record_scan(scan(host), ["192.0.2.5"])
 
     (device,) = store.devices()
     (snapshot,) = store.history(device.key)
@@ -230,7 +230,7 @@ def test_hostile_device_strings_are_stored_and_read_back(store: SqlInventoryStor
 def test_record_scan_can_run_in_a_worker_thread(store: SqlInventoryStore) -> None:
     async def main() -> ScanResult:
         return await asyncio.to_thread(
-            store.record_scan, scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"]
+            store.record_scan, scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"]
         )
 
     assert kinds(asyncio.run(main())) == [(ChangeKind.NEW, f"mac:{MAC_A}")]
@@ -240,10 +240,10 @@ def test_record_scan_can_run_in_a_worker_thread(store: SqlInventoryStore) -> Non
 
 
 def test_first_sighting_is_new_and_a_rescan_changes_nothing(store: SqlInventoryStore) -> None:
-    hosts = (camera("10.0.0.5", mac=MAC_A, firmware="V5.7.3"), camera("10.0.0.6", mac=MAC_B))
+    hosts = (camera("192.0.2.5", mac=MAC_A, firmware="V5.7.3"), camera("192.0.2.6", mac=MAC_B))
 
-    first = store.record_scan(scan(*hosts), net("10.0.0.0/24"))
-    second = store.record_scan(scan(*hosts, at=T0 + timedelta(days=1)), net("10.0.0.0/24"))
+    first = store.record_scan(scan(*hosts), net("192.0.2.0/24"))
+    second = store.record_scan(scan(*hosts, at=T0 + timedelta(days=1)), net("192.0.2.0/24"))
 
     assert kinds(first) == [(ChangeKind.NEW, f"mac:{MAC_A}"), (ChangeKind.NEW, f"mac:{MAC_B}")]
     assert first.scan_id is not None
@@ -257,32 +257,32 @@ def test_first_sighting_is_new_and_a_rescan_changes_nothing(store: SqlInventoryS
 def test_same_key_at_a_new_address_is_address_changed_not_new_or_gone(
     store: SqlInventoryStore,
 ) -> None:
-    store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), net("10.0.0.0/24"))
+    store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), net("192.0.2.0/24"))
 
-    moved = store.record_scan(scan(camera("10.0.0.77", mac=MAC_A)), net("10.0.0.0/24"))
+    moved = store.record_scan(scan(camera("192.0.2.77", mac=MAC_A)), net("192.0.2.0/24"))
 
     assert moved.changes == (
-        Change(ChangeKind.ADDRESS_CHANGED, f"mac:{MAC_A}", "10.0.0.77", "10.0.0.5", "10.0.0.77"),
+        Change(ChangeKind.ADDRESS_CHANGED, f"mac:{MAC_A}", "192.0.2.77", "192.0.2.5", "192.0.2.77"),
     )
     assert [(d.key, d.address, d.gone) for d in store.devices(include_gone=True)] == [
-        (f"mac:{MAC_A}", "10.0.0.77", False)
+        (f"mac:{MAC_A}", "192.0.2.77", False)
     ]
 
 
 def test_firmware_change_reports_before_and_after(store: SqlInventoryStore) -> None:
     store.record_scan(
-        scan(camera("10.0.0.5", mac=MAC_A, firmware="V5.7.3", build="220112")), ["10.0.0.5"]
+        scan(camera("192.0.2.5", mac=MAC_A, firmware="V5.7.3", build="220112")), ["192.0.2.5"]
     )
 
     upgraded = store.record_scan(
-        scan(camera("10.0.0.5", mac=MAC_A, firmware="V5.7.15", build="230601")), ["10.0.0.5"]
+        scan(camera("192.0.2.5", mac=MAC_A, firmware="V5.7.15", build="230601")), ["192.0.2.5"]
     )
 
     assert upgraded.changes == (
         Change(
             ChangeKind.FIRMWARE_CHANGED,
             f"mac:{MAC_A}",
-            "10.0.0.5",
+            "192.0.2.5",
             "V5.7.3 build 220112",
             "V5.7.15 build 230601",
         ),
@@ -291,10 +291,12 @@ def test_firmware_change_reports_before_and_after(store: SqlInventoryStore) -> N
 
 
 def test_firmware_not_read_this_time_is_no_change_and_is_kept(store: SqlInventoryStore) -> None:
-    store.record_scan(scan(camera("10.0.0.5", mac=MAC_A, firmware="V5.7.3")), ["10.0.0.5"])
+    store.record_scan(scan(camera("192.0.2.5", mac=MAC_A, firmware="V5.7.3")), ["192.0.2.5"])
 
-    blind = store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
-    same = store.record_scan(scan(camera("10.0.0.5", mac=MAC_A, firmware="v5.7.3 ")), ["10.0.0.5"])
+    blind = store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
+    same = store.record_scan(
+        scan(camera("192.0.2.5", mac=MAC_A, firmware="v5.7.3 ")), ["192.0.2.5"]
+    )
 
     assert blind.changes == ()
     assert same.changes == ()  # case and spacing are not a new firmware
@@ -303,12 +305,12 @@ def test_firmware_not_read_this_time_is_no_change_and_is_kept(store: SqlInventor
 
 def test_silent_device_in_scope_is_gone_and_left_out_of_devices(store: SqlInventoryStore) -> None:
     store.record_scan(
-        scan(camera("10.0.0.5", mac=MAC_A), camera("10.0.0.6", mac=MAC_B)), net("10.0.0.0/24")
+        scan(camera("192.0.2.5", mac=MAC_A), camera("192.0.2.6", mac=MAC_B)), net("192.0.2.0/24")
     )
 
-    result = store.record_scan(scan(camera("10.0.0.6", mac=MAC_B)), net("10.0.0.0/24"))
+    result = store.record_scan(scan(camera("192.0.2.6", mac=MAC_B)), net("192.0.2.0/24"))
 
-    assert result.changes == (Change(ChangeKind.GONE, f"mac:{MAC_A}", "10.0.0.5"),)
+    assert result.changes == (Change(ChangeKind.GONE, f"mac:{MAC_A}", "192.0.2.5"),)
     assert [d.key for d in store.devices()] == [f"mac:{MAC_B}"]
     gone = [d for d in store.devices(include_gone=True) if d.gone]
     assert [d.key for d in gone] == [f"mac:{MAC_A}"]
@@ -318,23 +320,23 @@ def test_scanning_another_range_does_not_mark_devices_outside_it_gone(
     store: SqlInventoryStore,
 ) -> None:
     store.record_scan(
-        scan(camera("10.0.0.5", mac=MAC_A), camera("10.0.1.5", mac=MAC_B)),
-        net("10.0.0.0/23"),
+        scan(camera("192.0.2.5", mac=MAC_A), camera("198.51.100.5", mac=MAC_B)),
+        net("192.0.2.0/24") + net("198.51.100.0/24"),
     )
 
-    other_range = store.record_scan(scan(), net("10.0.1.0/24"))
-    gone_again = store.record_scan(scan(), net("10.0.1.0/24"))
+    other_range = store.record_scan(scan(), net("198.51.100.0/24"))
+    gone_again = store.record_scan(scan(), net("198.51.100.0/24"))
 
-    assert other_range.changes == (Change(ChangeKind.GONE, f"mac:{MAC_B}", "10.0.1.5"),)
+    assert other_range.changes == (Change(ChangeKind.GONE, f"mac:{MAC_B}", "198.51.100.5"),)
     assert gone_again.changes == ()  # gone once, not every scan
     assert [d.key for d in store.devices()] == [f"mac:{MAC_A}"]
 
 
 def test_gone_device_that_returns_is_not_new(store: SqlInventoryStore) -> None:
-    store.record_scan(scan(camera("10.0.0.5", mac=MAC_A, firmware="V1")), ["10.0.0.5"])
-    store.record_scan(scan(), ["10.0.0.5"])
+    store.record_scan(scan(camera("192.0.2.5", mac=MAC_A, firmware="V1")), ["192.0.2.5"])
+    store.record_scan(scan(), ["192.0.2.5"])
 
-    back = store.record_scan(scan(camera("10.0.0.8", mac=MAC_A, firmware="V2")), ["10.0.0.8"])
+    back = store.record_scan(scan(camera("192.0.2.8", mac=MAC_A, firmware="V2")), ["192.0.2.8"])
 
     assert kinds(back) == [
         (ChangeKind.ADDRESS_CHANGED, f"mac:{MAC_A}"),
@@ -344,26 +346,26 @@ def test_gone_device_that_returns_is_not_new(store: SqlInventoryStore) -> None:
 
 
 def test_host_without_key_is_kept_by_address(store: SqlInventoryStore) -> None:
-    printer = HostReport("10.0.0.20", DeviceClass.NOT_CAMERA, Identity(), what="printer")
+    printer = HostReport("192.0.2.20", DeviceClass.NOT_CAMERA, Identity(), what="printer")
 
-    result = store.record_scan(scan(printer), ["10.0.0.20"])
+    result = store.record_scan(scan(printer), ["192.0.2.20"])
 
-    assert kinds(result) == [(ChangeKind.NEW, "addr:10.0.0.20")]
+    assert kinds(result) == [(ChangeKind.NEW, "addr:192.0.2.20")]
     (row,) = store.devices()
     assert (row.device_class, row.what, row.mac) == (DeviceClass.NOT_CAMERA, "printer", None)
 
 
 def test_serial_key_is_used_when_there_is_no_mac(store: SqlInventoryStore) -> None:
-    result = store.record_scan(scan(camera("10.0.0.5", serial="DS123456")), ["10.0.0.5"])
+    result = store.record_scan(scan(camera("192.0.2.5", serial="DS123456")), ["192.0.2.5"])
 
     assert kinds(result) == [(ChangeKind.NEW, "serial:hikvision:DS123456")]
 
 
 def test_known_device_whose_identification_failed_is_not_a_swap(store: SqlInventoryStore) -> None:
-    store.record_scan(scan(camera("10.0.0.5", mac=MAC_A, firmware="V1")), ["10.0.0.5"])
-    unidentified = HostReport("10.0.0.5", DeviceClass.UNKNOWN, Identity())
+    store.record_scan(scan(camera("192.0.2.5", mac=MAC_A, firmware="V1")), ["192.0.2.5"])
+    unidentified = HostReport("192.0.2.5", DeviceClass.UNKNOWN, Identity())
 
-    result = store.record_scan(scan(unidentified), ["10.0.0.5"])
+    result = store.record_scan(scan(unidentified), ["192.0.2.5"])
 
     assert result.changes == ()
     assert [h.device_key for h in store.history(f"mac:{MAC_A}")] == [f"mac:{MAC_A}"] * 2
@@ -372,36 +374,36 @@ def test_known_device_whose_identification_failed_is_not_a_swap(store: SqlInvent
 
 
 def test_different_kind_of_host_at_a_known_address_is_a_swap(store: SqlInventoryStore) -> None:
-    store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
-    laptop = HostReport("10.0.0.5", DeviceClass.NOT_CAMERA, Identity(), what="ssh server")
+    store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
+    laptop = HostReport("192.0.2.5", DeviceClass.NOT_CAMERA, Identity(), what="ssh server")
 
-    result = store.record_scan(scan(laptop), ["10.0.0.5"])
+    result = store.record_scan(scan(laptop), ["192.0.2.5"])
 
-    assert kinds(result) == [(ChangeKind.NEW, "addr:10.0.0.5"), (ChangeKind.GONE, f"mac:{MAC_A}")]
+    assert kinds(result) == [(ChangeKind.NEW, "addr:192.0.2.5"), (ChangeKind.GONE, f"mac:{MAC_A}")]
 
 
 def test_host_identified_later_is_new_and_its_address_row_is_not_gone(
     store: SqlInventoryStore,
 ) -> None:
-    store.record_scan(scan(HostReport("10.0.0.5", DeviceClass.UNKNOWN, Identity())), ["10.0.0.5"])
+    store.record_scan(scan(HostReport("192.0.2.5", DeviceClass.UNKNOWN, Identity())), ["192.0.2.5"])
 
-    result = store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
+    result = store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
 
     assert kinds(result) == [(ChangeKind.NEW, f"mac:{MAC_A}")]
     assert [d.key for d in store.devices()] == [f"mac:{MAC_A}"]
 
 
 def test_two_hosts_reporting_one_mac_stay_two_devices(store: SqlInventoryStore) -> None:
-    store.record_scan(scan(camera("10.0.0.9", mac=MAC_A)), net("10.0.0.0/24"))
+    store.record_scan(scan(camera("192.0.2.9", mac=MAC_A)), net("192.0.2.0/24"))
 
     result = store.record_scan(
-        scan(camera("10.0.0.5", mac=MAC_A), camera("10.0.0.9", mac=MAC_A)), net("10.0.0.0/24")
+        scan(camera("192.0.2.5", mac=MAC_A), camera("192.0.2.9", mac=MAC_A)), net("192.0.2.0/24")
     )
 
-    assert kinds(result) == [(ChangeKind.NEW, "addr:10.0.0.5")]  # .9 keeps the key it had
+    assert kinds(result) == [(ChangeKind.NEW, "addr:192.0.2.5")]  # .9 keeps the key it had
     assert [(d.key, d.address) for d in store.devices()] == [
-        ("addr:10.0.0.5", "10.0.0.5"),
-        (f"mac:{MAC_A}", "10.0.0.9"),
+        ("addr:192.0.2.5", "192.0.2.5"),
+        (f"mac:{MAC_A}", "192.0.2.9"),
     ]
 
 
@@ -437,7 +439,7 @@ def test_unreachable_database_is_one_line_inventory_error_without_password(
 
 def test_failed_write_is_inventory_error_and_stores_nothing(db_url: str) -> None:
     with open_store(db_url) as store:
-        store.record_scan(scan(camera("10.0.0.5", mac=MAC_A)), ["10.0.0.5"])
+        store.record_scan(scan(camera("192.0.2.5", mac=MAC_A)), ["192.0.2.5"])
         engine = create_engine(db_url)
         try:
             with engine.begin() as conn:
@@ -446,7 +448,7 @@ def test_failed_write_is_inventory_error_and_stores_nothing(db_url: str) -> None
             engine.dispose()
 
         with pytest.raises(InventoryError, match=r"cannot record scan: .*changes") as caught:
-            store.record_scan(scan(camera("10.0.0.6", mac=MAC_B)), ["10.0.0.5", "10.0.0.6"])
+            store.record_scan(scan(camera("192.0.2.6", mac=MAC_B)), ["192.0.2.5", "192.0.2.6"])
 
         assert "\n" not in str(caught.value)
         assert [d.key for d in store.devices()] == [f"mac:{MAC_A}"]

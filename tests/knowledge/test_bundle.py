@@ -5,18 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from campatch.knowledge.bundle import load_bundle
 from campatch.knowledge.interface import ALL_VERSIONS, versions_known
 from campatch.model import Advisory, Severity
+from support import require_service
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "build_knowledge.py"
@@ -32,10 +30,7 @@ NOT_A_FIX = {
 
 
 def need_shared() -> None:
-    if not (SHARED / "camera-cves.json").is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared research data missing at {SHARED}")
-        pytest.skip(f"shared research data not found at {SHARED}")
+    require_service((SHARED / "camera-cves.json").is_file(), f"shared research data at {SHARED}")
 
 
 def build(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -268,7 +268,7 @@ def _is_address_start(piece: str) -> bool:
 
 def _looks_like_name(piece: str) -> bool:
     if ":" in piece or re.fullmatch(r"[0-9.]+(-.*)?", piece):
-        return False  # "10.0.0.300", "10.0.0.1-300": bad addresses, not names
+        return False  # "192.0.2.300", "192.0.2.1-300": bad addresses, not names
     labels = piece.rstrip(".").split(".")
     if len(piece) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         return False

@@ -77,7 +77,7 @@ def test_login_attempts_persist_without_passwords_and_filter_by_time(tmp_path: P
         store.record_attempt(locked)
     with open_store(url) as store:  # a later scan reads them back
         assert store.attempts_since("mac:aa", "127.0.0.5", T0) == [attempt, locked]
-        assert store.attempts_since("mac:aa", "10.9.9.9", T0 + timedelta(minutes=1)) == []
+        assert store.attempts_since("mac:aa", "198.51.100.9", T0 + timedelta(minutes=1)) == []
         assert store.forget_attempts(T0 + timedelta(minutes=1)) == 1
         assert store.attempts_since("mac:aa", "127.0.0.5", T0) == [locked]
     columns = {c["name"] for c in inspect(create_engine(url)).get_columns("login_attempts")}
