@@ -19,16 +19,13 @@ from collections.abc import Iterator, Sequence
 import typer
 
 from campatch import config
-from campatch.audit.auditor import devices_from_inventory
-from campatch.audit.interface import DeviceFacts
-from campatch.cli._common import inventory
+from campatch.cli._common import inventory, video_devices
 from campatch.cli._output import ExitCode, fatal, stderr, stdout
 from campatch.cli.plan_view import print_plan
 from campatch.cli.rollout_view import LiveProgress, print_devices, rollout_to_dict
 from campatch.cli.scan import scan_and_assess
 from campatch.config import Limits, PortMap, Settings
-from campatch.discovery.targets import parse_targets
-from campatch.inventory.credentials import open_vault
+from campatch.inventory.credentials import VaultSnapshot, open_vault
 from campatch.inventory.interface import InventoryStore
 from campatch.knowledge.store import KnowledgeStore
 from campatch.patch.firmware_store import FirmwareStore
@@ -65,11 +62,12 @@ class RolloutRun:
         """Plan, show, confirm, store the job and run it."""
         store = inventory(self.db)
         with contextlib.closing(store):
-            devices = _select(devices_from_inventory(store), targets)
+            devices = video_devices(store, targets)
             images = FirmwareStore()
             plan = plan_upgrades(devices, KnowledgeStore().load(), strategy=strategy,
                                  version=version, allow_downgrade=settings.apply.allow_downgrade,
-                                 allow_reinstall=settings.apply.allow_reinstall, firmware_store=images)  # fmt: skip
+                                 allow_reinstall=settings.apply.allow_reinstall,
+                                 firmware_store=images.listing())  # fmt: skip
             if not self.json_out:
                 print_plan(plan)
             if not plan.ready:
@@ -105,15 +103,16 @@ class RolloutRun:
 
     def _run(self, store: InventoryStore, job: Job) -> None:
         jobs = store.jobs()
+        logins = open_vault().snapshot()  # decrypted once for the rollout and the re-scan
         live = LiveProgress(enabled=not self.json_out and sys.stderr.isatty())
         with _job_lock(job.id), live:
             job = asyncio.run(run_job(
-                job, jobs, credentials=open_vault().snapshot(), images=FirmwareStore(),
+                job, jobs, credentials=logins, images=FirmwareStore(),
                 limits=Limits(), port_map=self.port_map, journal=store.journal(_actor()),
                 listener=live, backup_dir=config.data_dir() / "backups",
             ))  # fmt: skip
         records = jobs.device_jobs(job.id)
-        self._refresh_inventory(store, [r.address for r in records if r.uploads])
+        self._refresh_inventory(store, [r.address for r in records if r.uploads], logins)
         if self.json_out:
             sys.stdout.write(json.dumps(rollout_to_dict(job, records), indent=2) + "\n")
         else:
@@ -123,7 +122,9 @@ class RolloutRun:
         complete = job.state is JobState.DONE and all(r.step is Step.SUCCESS for r in records)
         raise typer.Exit(ExitCode.CLEAN if complete else ExitCode.FINDINGS)
 
-    def _refresh_inventory(self, store: InventoryStore, addresses: list[str]) -> None:
+    def _refresh_inventory(
+        self, store: InventoryStore, addresses: list[str], logins: VaultSnapshot
+    ) -> None:
         """Identify the devices that were sent an image again, so the inventory (and the
         next plan) records what they run now."""
         if not addresses:
@@ -131,7 +132,7 @@ class RolloutRun:
         stderr.print(f"recording the firmware of {len(addresses)} device(s) in the inventory",
                      markup=False)  # fmt: skip
         asyncio.run(scan_and_assess(addresses, settings=Settings(port_map=self.port_map),
-                                    credentials=open_vault().snapshot(), store=store,
+                                    credentials=logins, store=store,
                                     audit=False, multicast=False))  # fmt: skip
 
     def _confirm(self, count: int, yes: bool) -> None:
@@ -168,13 +169,6 @@ class RolloutRun:
                          ("--allow-reinstall", settings.apply.allow_reinstall)):  # fmt: skip
             if on:
                 journal.append("override", flag, detail={"command": "patch"}, actor=_actor())
-
-
-def _select(devices: list[DeviceFacts], targets: Sequence[str]) -> list[DeviceFacts]:
-    if not targets:
-        return devices
-    wanted = {str(a) for a in parse_targets(targets)}
-    return [d for d in devices if d.report.address in wanted]
 
 
 def _resumable(jobs: JobStore, job_id: int | None) -> Job:

@@ -45,7 +45,14 @@ from campatch.knowledge.interface import normalize_model, vendor_key
 from campatch.model import Provenance
 from campatch.patch.headers import check_header
 
-__all__ = ["FirmwareLimits", "FirmwareStore", "ImageInfo", "StoredImage", "sha256_file"]
+__all__ = [
+    "FirmwareLimits",
+    "FirmwareStore",
+    "ImageInfo",
+    "ImageListing",
+    "StoredImage",
+    "sha256_file",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +122,31 @@ class StoredImage:
     added: str
     header: str
     path: Path
+
+
+@dataclass(frozen=True)
+class ImageListing:
+    """The store's index read once: :meth:`FirmwareStore.find` without re-reading it."""
+
+    images: tuple[StoredImage, ...]
+
+    def find(
+        self,
+        vendor: str,
+        model: str,
+        version: str | None = None,
+        hardware: str | None = None,
+    ) -> list[StoredImage]:
+        """See :meth:`FirmwareStore.find`."""
+        want_vendor, want_model = vendor_key(vendor), normalize_model(vendor, model)
+        return [
+            i
+            for i in self.images
+            if vendor_key(i.info.vendor) == want_vendor
+            and normalize_model(i.info.vendor, i.info.model) == want_model
+            and (version is None or (i.info.version or "").casefold() == version.casefold())
+            and _fits(i.info.hardware, hardware)
+        ]
 
 
 def sha256_file(path: Path, chunk_bytes: int = 1024 * 1024) -> tuple[str, int]:
@@ -376,16 +408,15 @@ class FirmwareStore:
     ) -> list[StoredImage]:
         """Indexed images for the vendor and model (spellings normalised as the catalog
         does); with ``version``/``hardware``, only those that match (an image stored
-        without a hardware revision matches any). Not re-verified: use :meth:`get`."""
-        want_vendor, want_model = vendor_key(vendor), normalize_model(vendor, model)
-        return [
-            i
-            for i in self.images()
-            if vendor_key(i.info.vendor) == want_vendor
-            and normalize_model(i.info.vendor, i.info.model) == want_model
-            and (version is None or (i.info.version or "").casefold() == version.casefold())
-            and _fits(i.info.hardware, hardware)
-        ]
+        without a hardware revision matches any). Not re-verified: use :meth:`get`.
+
+        Reads the index on every call; for many lookups use :meth:`listing`."""
+        return self.listing().find(vendor, model, version, hardware)
+
+    def listing(self) -> ImageListing:
+        """The index as it is now, read once, for many :meth:`ImageListing.find` calls
+        (a plan or a job over hundreds of devices)."""
+        return ImageListing(tuple(self.images()))
 
     # --- index ------------------------------------------------------------------------
 

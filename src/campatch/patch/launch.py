@@ -24,7 +24,7 @@ from campatch.errors import UsageError
 from campatch.model import Credential
 from campatch.net.http import HttpClient
 from campatch.patch.apply import DeviceUpgrade, ImageSource, StepListener
-from campatch.patch.firmware_store import FirmwareStore
+from campatch.patch.firmware_store import FirmwareStore, ImageListing
 from campatch.patch.jobs import DeviceJob, DeviceUpdate, Job, JobStore, Journal, Step
 from campatch.patch.plan import DevicePlan, Plan, automatic_driver, expected_downtime
 from campatch.patch.rollout import Rollout, RolloutSettings, assign_waves
@@ -65,6 +65,7 @@ def create_job(
         The job (None when no device is left) and the devices left out.
     """
     reports = {d.key: d.report for d in devices}
+    listing = images.listing()
     records: list[DeviceJob] = []
     excluded: list[Excluded] = []
     for item in plan.ready:
@@ -74,7 +75,7 @@ def create_job(
                                      f"{busy[0].job_id}; finish or resume that one first"))  # fmt: skip
             continue
         driver = automatic_driver(reports[item.key], item.vendor)
-        shas = _image_hashes(item, images)
+        shas = _image_hashes(item, listing)
         if driver is None or shas is None:
             excluded.append(Excluded(item.key, item.address, "no automatic path or no image"))
             continue
@@ -86,7 +87,7 @@ def create_job(
     return jobs.create_job(settings.to_json(), records), excluded
 
 
-def _image_hashes(item: DevicePlan, images: FirmwareStore) -> tuple[str, ...] | None:
+def _image_hashes(item: DevicePlan, images: ImageListing) -> tuple[str, ...] | None:
     shas: list[str] = []
     for release in item.path:
         found = images.find(item.vendor or release.vendor, item.model or release.model,
