@@ -91,11 +91,13 @@ def test_plan_json_parses_and_shows_path_and_skip_reasons(home: Path) -> None:
     by_address = {d["address"]: d for d in doc["devices"]}
     hik = by_address[HIK]
     assert [r["version"] for r in hik["path"]] == ["V5.5.0 build 180101", "V5.7.3 build 220112"]
-    assert hik["ready"] is True
+    # the plan consults the firmware store, as the rollout does: no image, not ready
+    assert hik["ready"] is False
+    assert [s["reason"] for s in hik["skips"]] == ["no-image"]
     assert "CVE-2099-0009" in hik["fixes"]
     axis = by_address[AXIS]
     assert axis["target"]["version"] == "10.12.200"
-    assert [s["reason"] for s in axis["skips"]] == ["no-automatic-path"]
+    assert [s["reason"] for s in axis["skips"]] == ["no-automatic-path", "no-image"]
 
 
 def test_minimum_fix_plan_for_one_target_as_a_table(home: Path) -> None:

@@ -16,7 +16,6 @@ end upgraded or the rollout stopped before the end, 2 an error.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import sys
 from collections.abc import Sequence
@@ -26,19 +25,18 @@ from typing import Annotated, assert_never
 
 import typer
 
-from campatch.audit.auditor import devices_from_inventory
 from campatch.audit.interface import DeviceFacts
-from campatch.cli._common import DbOption, inventory
+from campatch.cli._common import DbOption, inventory, video_devices
 from campatch.cli._output import fatal
 from campatch.cli.plan_view import plan_to_dict, print_plan
 from campatch.cli.report import write_atomically
 from campatch.cli.rollout_run import RolloutRun
 from campatch.config import PortMap
-from campatch.discovery.targets import parse_targets
 from campatch.inventory.apps import open_owner_apps
 from campatch.knowledge.index import KnowledgeBase
 from campatch.knowledge.store import KnowledgeStore
 from campatch.patch.apply import ApplySettings
+from campatch.patch.firmware_store import FirmwareStore
 from campatch.patch.instructions import build_guide, outdated_apps, to_html, to_markdown
 from campatch.patch.plan import Plan, Strategy, plan_upgrades
 from campatch.patch.rollout import RolloutSettings
@@ -190,8 +188,10 @@ def _plan_or_guide(
     mode = _mode(plan, instructions, output_format)
     knowledge = KnowledgeStore().load()
     devices = _devices(db, targets or [])
+    # With the firmware store, so the plan says "no image" where the rollout would.
     result = plan_upgrades(devices, knowledge, strategy=strategy, version=to_version,
-                           allow_downgrade=allow_downgrade, allow_reinstall=allow_reinstall)  # fmt: skip
+                           allow_downgrade=allow_downgrade, allow_reinstall=allow_reinstall,
+                           firmware_store=FirmwareStore().listing())  # fmt: skip
     if mode is PatchFormat.TABLE:
         print_plan(result)
         return
@@ -225,23 +225,11 @@ def _mode(plan: bool, instructions: bool, chosen: PatchFormat | None) -> PatchFo
 
 
 def _devices(db: str | None, targets: Sequence[str]) -> list[DeviceFacts]:
-    """The inventory's video devices, only those at ``targets`` when given."""
-    wanted = {str(a) for a in parse_targets(targets)} if targets else None
     store = inventory(db)
     try:
-        devices = devices_from_inventory(store)
+        return video_devices(store, targets)
     finally:
         store.close()
-    if wanted is None:
-        return devices
-    return [d for d in devices if _normal(d.report.address) in wanted]
-
-
-def _normal(address: str) -> str:
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return address
 
 
 def _render(mode: PatchFormat, result: Plan, knowledge: KnowledgeBase) -> str:
