@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -12,7 +13,6 @@ import typer
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import OutputFormat, fatal
 from campatch.cli.rollout_view import print_devices, print_jobs, rollout_to_dict
-from campatch.patch.jobs import DeviceJob, Step
 
 
 def jobs_command(
@@ -32,7 +32,7 @@ def jobs_command(
         jobs = store.jobs()
         if job_id is None:
             listed = jobs.jobs(limit=limit)
-            counts = {j.id: _counts(jobs.device_jobs(j.id)) for j in listed}
+            counts = {j.id: Counter(r.step for r in jobs.device_jobs(j.id)) for j in listed}
             if output is OutputFormat.JSON:
                 docs = [rollout_to_dict(j, jobs.device_jobs(j.id)) for j in listed]
                 sys.stdout.write(json.dumps({"format": "campatch-jobs", "version": 1,
@@ -49,10 +49,3 @@ def jobs_command(
             sys.stdout.write(json.dumps(rollout_to_dict(job, records, trail), indent=2) + "\n")
             return
         print_devices(job, records)
-
-
-def _counts(records: list[DeviceJob]) -> dict[Step, int]:
-    counts: dict[Step, int] = {}
-    for r in records:
-        counts[r.step] = counts.get(r.step, 0) + 1
-    return counts

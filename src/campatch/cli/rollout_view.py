@@ -5,7 +5,7 @@ Shared by ``campatch patch`` (while it runs) and ``campatch jobs`` (afterwards).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -103,7 +103,7 @@ def print_devices(job: Job, records: Sequence[DeviceJob]) -> None:
     stdout.print(f"{done} of {len(records)} device(s) upgraded and verified.", markup=False)
 
 
-def print_jobs(jobs: Sequence[Job], counts: dict[int, dict[Step, int]]) -> None:
+def print_jobs(jobs: Sequence[Job], counts: Mapping[int, Mapping[Step, int]]) -> None:
     """One row per job, newest first."""
     table = Table(title="Upgrade jobs", title_justify="left")
     for column in ("job", "state", "created (UTC)", "devices", "reason"):

@@ -83,7 +83,7 @@ def create_job(
     if not records:
         return None, excluded
     waves = assign_waves(len(records), settings)
-    records = [_with_wave(r, w) for r, w in zip(records, waves, strict=True)]
+    records = [replace(r, wave=w) for r, w in zip(records, waves, strict=True)]
     return jobs.create_job(settings.to_json(), records), excluded
 
 
@@ -115,10 +115,6 @@ def _record(item: DevicePlan, driver: str, shas: tuple[str, ...]) -> DeviceJob:
         model=item.model or "",
         hardware=item.hardware or "",
     )
-
-
-def _with_wave(record: DeviceJob, wave: int) -> DeviceJob:
-    return replace(record, wave=wave)
 
 
 async def run_job(
