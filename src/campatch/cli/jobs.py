@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from campatch.cli._common import DbOption, inventory
-from campatch.cli._output import OutputFormat, fatal
+from campatch.cli._output import OutputFormat, fatal, stdout
 from campatch.cli.rollout_view import print_devices, print_jobs, rollout_to_dict
 
 
@@ -37,6 +37,9 @@ def jobs_command(
                 docs = [rollout_to_dict(j, jobs.device_jobs(j.id)) for j in listed]
                 sys.stdout.write(json.dumps({"format": "campatch-jobs", "version": 1,
                                              "jobs": docs}, indent=2) + "\n")  # fmt: skip
+                return
+            if not listed:
+                stdout.print("No upgrade jobs yet: `campatch patch` starts one.")
                 return
             print_jobs(listed, counts)
             return
