@@ -784,11 +784,14 @@ def measure(root: Path, devices_n: int, seed: int, runs: int, profile: bool) -> 
     out["assess_best_s"] = min(times[1:])
     out["assess_median_s"] = statistics.median(times[1:])
     out["advisories_in_memory"] = getattr(kb.advisories, "held", len(kb.advisories))
-    out["findings"] = len(result.findings)
+    every = [f for group in result.by_device for f in group.findings]
+    out["findings"] = result.count
+    out["finding_objects"] = len({id(f) for f in every})
     out["problems"] = len(result.problems)
-    out["findings_by_check"] = dict(Counter(f.check for f in result.findings).most_common())
-    out["findings_by_certainty"] = dict(Counter(f.certainty.value for f in result.findings))
-    out["advisory_findings_kev"] = sum(1 for f in result.findings if f.kev)
+    out["findings_by_check"] = dict(Counter(f.check for f in every).most_common())
+    out["findings_by_certainty"] = dict(Counter(f.certainty.value for f in every))
+    out["advisory_findings_kev"] = sum(1 for f in every if f.kev)
+    del every
     out["candidates_per_device"] = _candidates(devices, kb)
     del result
     gc.collect()
@@ -884,6 +887,7 @@ def table(r: dict[str, Any]) -> str:
         ("assessment: own allocations (tracemalloc peak)",
          f"{r['assess_tracemalloc_peak_mb']:.0f} MB", ""),
         ("findings", f"{r['findings']:,}", ""),
+        ("finding objects (shared per identity)", f"{r['finding_objects']:,}", ""),
         ("check errors", f"{r['problems']}", ""),
     ]  # fmt: skip
     lines = ["| measure | value | target |", "|---|---:|---|"]

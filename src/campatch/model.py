@@ -607,13 +607,16 @@ class Certainty(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One thing wrong with one device, and the one thing to do about it.
+    """One thing wrong, and the one thing to do about it.
+
+    A finding does not name its device: :class:`DeviceFindings` holds a device's
+    findings. Devices of one identity (vendor, model, hardware, firmware) share the
+    findings that depend on the identity alone, the same objects, so its texts never
+    name one device's address or key.
 
     Args:
         check: the check's id ("known-vulnerability", "default-credentials" ...).
         severity: how bad it is.
-        device_key: the inventory key of the device.
-        address: where the device answered.
         title: one line, plain language.
         evidence: what was observed, for an auditor (never a password).
         remediation: what the owner should do, naming model, release and source.
@@ -628,8 +631,6 @@ class Finding:
 
     check: str
     severity: Severity
-    device_key: str
-    address: str
     title: str
     evidence: str
     remediation: str
@@ -639,3 +640,19 @@ class Finding:
     kev: bool = False
     references: tuple[str, ...] = ()
     provisions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFindings:
+    """What the audit found on one device, or on one of the owner's viewer apps.
+
+    Args:
+        key: the device's inventory key, or ``"app:<name>:<platform>"`` for an app.
+        address: where the device answered (``""`` for an app).
+        findings: worst first: severity, CISA KEV before the rest, confirmed before
+            possible, then check id and advisory id.
+    """
+
+    key: str
+    address: str
+    findings: tuple[Finding, ...]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from campatch.audit.interface import AuditContext, Check, DeviceFacts
+from typing import cast
+
+from campatch.audit.interface import AuditContext, Check, DeviceFacts, IdentityCheck
 from campatch.knowledge.index import KnowledgeBase
 from campatch.model import (
     Advisory,
@@ -102,6 +104,11 @@ def context(
     return AuditContext(knowledge=knowledge, **kw)  # type: ignore[arg-type]
 
 
-def run(check: Check, facts: DeviceFacts, ctx: AuditContext | None = None) -> list[Finding]:
-    """The check's findings for one device."""
-    return list(check.run(facts, ctx or context()))
+def run(
+    check: Check | IdentityCheck, facts: DeviceFacts, ctx: AuditContext | None = None
+) -> list[Finding]:
+    """The check's findings for one device (an identity check's for the device's identity)."""
+    ctx = ctx or context()
+    if hasattr(check, "run_identity"):
+        return list(cast("IdentityCheck", check).run_identity(facts.identity, ctx))
+    return list(cast("Check", check).run(facts, ctx))

@@ -21,11 +21,12 @@ def apps(**owner: str) -> AuditContext:
 
 
 def test_older_app_is_medium_with_the_latest_version_and_where_to_get_it() -> None:
-    [found] = CHECK.run_apps(apps(**{"hik_connect": "5.0.0"}))
+    [group] = CHECK.run_apps(apps(**{"hik_connect": "5.0.0"}))
+    assert (group.key, group.address) == ("app:hik-connect:android", "")
+    [found] = group.findings
     assert found.severity is Severity.MEDIUM
     assert "6.2.1" in found.remediation
     assert "https://play.example/hik" in found.remediation
-    assert found.device_key == "app:hik-connect:android"
 
 
 def test_current_or_newer_app_gives_nothing() -> None:
@@ -38,5 +39,5 @@ def test_unknown_app_gives_nothing() -> None:
 
 
 def test_unorderable_version_is_possible() -> None:
-    [found] = CHECK.run_apps(apps(hik_connect="beta-7"))
+    [[found]] = (g.findings for g in CHECK.run_apps(apps(hik_connect="beta-7")))
     assert found.certainty is Certainty.POSSIBLE

@@ -11,7 +11,14 @@ from auditkit import KEY, advisory, context, device, host, tcp
 
 from campatch.audit import auditor
 from campatch.audit.baseline import BASELINE, coverage, item_of
-from campatch.audit.interface import AppCheck, AuditContext, Check, DeviceFacts
+from campatch.audit.interface import (
+    AppCheck,
+    AuditContext,
+    Check,
+    DeviceFacts,
+    DeviceIdentity,
+    IdentityCheck,
+)
 from campatch.inventory.store import open_store
 from campatch.model import (
     Certainty,
@@ -45,8 +52,13 @@ ALL_ITEMS = {
 
 
 def test_registry_lists_my_checks_with_unique_ids() -> None:
-    ids = [c.id for c in auditor.all_checks()]
+    ids = [c.id for c in [*auditor.all_identity_checks(), *auditor.all_checks()]]
     assert len(ids) == len(set(ids))
+    assert {c.id for c in auditor.all_identity_checks()} == {
+        "known-vulnerability",
+        "firmware-outdated",
+        "end-of-life",
+    }
     for wanted in ("known-vulnerability", "firmware-outdated", "end-of-life", "telnet-open",
                    "rtsp-open", "insecure-web-login", "upnp-p2p-enabled"):  # fmt: skip
         assert wanted in ids
@@ -65,7 +77,11 @@ def test_a_missing_check_module_is_skipped_but_a_broken_one_is_not(
 
 @pytest.mark.safety("B-06")
 def test_coverage_lists_every_baseline_item_once_and_the_unassessable_ones_apart() -> None:
-    checks: list[Check | AppCheck] = [*auditor.all_checks(), *auditor.all_app_checks()]
+    checks: list[Check | IdentityCheck | AppCheck] = [
+        *auditor.all_identity_checks(),
+        *auditor.all_checks(),
+        *auditor.all_app_checks(),
+    ]
     cov = coverage((c.id, c.provisions) for c in checks)
     assessed = {i.id for i, _ in cov.assessed}
     not_assessed = {i.id for i in cov.not_assessed}
@@ -79,7 +95,11 @@ def test_coverage_lists_every_baseline_item_once_and_the_unassessable_ones_apart
 
 
 def test_no_check_claims_an_item_the_network_cannot_show() -> None:
-    checks: list[Check | AppCheck] = [*auditor.all_checks(), *auditor.all_app_checks()]
+    checks: list[Check | IdentityCheck | AppCheck] = [
+        *auditor.all_identity_checks(),
+        *auditor.all_checks(),
+        *auditor.all_app_checks(),
+    ]
     for check in checks:
         for provision in check.provisions:
             item = item_of(provision)
@@ -102,7 +122,7 @@ def test_findings_come_worst_first_kev_first_then_by_device() -> None:
         DeviceFacts("a", host(security=SecurityFacts(web_tls="self-signed"))),
     ]
     result = auditor.audit(devices, ctx)
-    keys = [(f.severity, f.kev, f.device_key, f.check) for f in result.findings]
+    keys = [(f.severity, f.kev, d.key, f.check) for d, f in result.pairs()]
     assert keys[:4] == [
         (Severity.CRITICAL, True, "a", "known-vulnerability"),
         (Severity.CRITICAL, True, "b", "known-vulnerability"),
@@ -112,7 +132,38 @@ def test_findings_come_worst_first_kev_first_then_by_device() -> None:
     assert keys[4] == (Severity.HIGH, False, "b", "telnet-open")
     assert keys[-1] == (Severity.LOW, False, "a", "insecure-web-login")
     assert result.devices == 2
-    assert [f.severity for f in result.at_or_above(Severity.HIGH)].count(Severity.HIGH) == 1
+    assert result.count == len(keys)
+    assert result.worst() is Severity.CRITICAL
+
+
+def test_each_device_worst_first_and_the_worst_device_first() -> None:
+    kev = KevEntry("2021-01-01", "2021-02-01")
+    ctx = context((advisory(id="CVE-2", cvss=5.0), advisory(id="CVE-1", cvss=9.8, kev=kev)))
+    devices = [
+        DeviceFacts("a", host(model="Other-1", services=(tcp(23),))),  # no advisory, telnet
+        DeviceFacts("c", host(services=(tcp(8000),))),
+        DeviceFacts("b", host(security=SecurityFacts(web_tls="self-signed"))),
+    ]
+    result = auditor.audit(devices, ctx)
+
+    assert [d.key for d in result.by_device] == ["b", "c", "a"]
+    found = {
+        d.key: [(f.severity, f.kev, f.check, f.advisory) for f in d.findings]
+        for d in result.by_device
+    }
+    assert found["c"] == [
+        (Severity.CRITICAL, True, "known-vulnerability", "CVE-1"),
+        (Severity.MEDIUM, False, "known-vulnerability", "CVE-2"),
+        (Severity.LOW, False, "vendor-sdk-port", ""),
+    ]
+    assert found["b"][-1] == (Severity.LOW, False, "insecure-web-login", "")
+    assert found["a"] == [(Severity.HIGH, False, "telnet-open", "")]
+    assert result.by_device[0].findings[0] is result.by_device[1].findings[0]  # one identity
+
+
+def test_a_clean_audit_has_no_worst_severity() -> None:
+    result = auditor.audit([device()], context(), checks=[], identity_checks=[], app_checks=[])
+    assert (result.by_device, result.count, result.worst(), result.pairs()) == ((), 0, None, [])
 
 
 class Broken:
@@ -127,9 +178,30 @@ class Broken:
 
 def test_a_failing_check_is_a_problem_not_a_crash() -> None:
     result = auditor.audit([device()], context(), checks=[Broken()], app_checks=[])
-    assert result.findings == ()
+    assert result.by_device == ()
     assert result.problems[0].source == "check:broken"
     assert "bad record" in result.problems[0].message
+
+
+class BrokenIdentity:
+    id = "broken-identity"
+    title = "raises"
+    severity = Severity.LOW
+    provisions: tuple[str, ...] = ()
+
+    def run_identity(self, identity: DeviceIdentity, ctx: AuditContext) -> Iterator[Finding]:
+        raise ValueError("bad record")
+
+
+def test_a_failing_identity_check_is_a_problem_on_each_device_of_the_identity() -> None:
+    devices = [device(), DeviceFacts("other", host(address="192.0.2.11"))]
+    result = auditor.audit(
+        devices, context(), checks=[], identity_checks=[BrokenIdentity()], app_checks=[]
+    )
+    assert result.by_device == ()
+    assert [p.source for p in result.problems] == ["check:broken-identity"] * 2
+    assert result.problems[0].message == f"{KEY}: ValueError: bad record"
+    assert result.problems[1].message.startswith("other: ValueError")
 
 
 def _scan(scan_id: int | None, *hosts: HostReport) -> ScanResult:
@@ -152,6 +224,6 @@ def test_assess_scan_uses_the_inventory_for_the_previous_report(tmp_path: Path) 
     assert only.previous.identity.get(Field.FIRMWARE) == "V5.2.0"
     assert latest.report.identity.get(Field.FIRMWARE) == "V5.3.0"
     assert latest.previous is not None
-    [vulnerable] = [f for f in result.findings if f.check == "known-vulnerability"]
+    [vulnerable] = [f for _, f in result.pairs() if f.check == "known-vulnerability"]
     assert vulnerable.advisory == "CVE-2099-0001"
     assert vulnerable.certainty is Certainty.CONFIRMED

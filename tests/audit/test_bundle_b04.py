@@ -78,7 +78,7 @@ def one_below(vendor: str, fixed: str) -> str | None:
 
 def findings(knowledge: KnowledgeBase, case: Case, firmware: str) -> list[Finding]:
     facts = DeviceFacts(KEY, host(case.vendor, case.model, firmware, None))
-    found = CHECK.run(facts, AuditContext(knowledge=knowledge))
+    found = CHECK.run_identity(facts.identity, AuditContext(knowledge=knowledge))
     return [f for f in found if f.advisory == case.advisory.id]
 
 

@@ -1,8 +1,8 @@
 """The audit's fast path gives exactly the findings of the plain definition.
 
-``known-vulnerability`` works out findings once per identity, from compiled product lines
-and range sets, and copies them per device; ``firmware-outdated`` and ``end-of-life``
-memoise per identity too, and the auditor pauses the collector. On random corpora (odd
+``known-vulnerability`` works out findings from compiled product lines and range sets;
+the auditor runs identity checks once per identity and shares their findings between
+devices, merges them with each device's own in order, and pauses the collector. On random corpora (odd
 patterns, hardware and region limits, line bounds, unorderable bounds and firmware,
 missing models and firmware, vendor spellings, advisories kept on disk), every finding
 must equal what the plain evaluation gives: every advisory in the knowledge base
@@ -11,18 +11,20 @@ through :func:`assess_advisory`, every check run on the real device.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from pathlib import Path
 
 import pytest
 
-from campatch.audit.auditor import all_app_checks, all_checks, audit
-from campatch.audit.checks import _copies, firmware
-from campatch.audit.checks._common import Device
-from campatch.audit.checks._copies import FAST, for_device, for_device_placed
+from campatch.audit.auditor import (
+    all_app_checks,
+    all_checks,
+    all_identity_checks,
+    audit,
+    finding_order,
+)
 from campatch.audit.checks.vulnerabilities import KnownVulnerability, assess_advisory
-from campatch.audit.interface import AuditContext, DeviceFacts
+from campatch.audit.interface import AuditContext, DeviceFacts, DeviceIdentity
 from campatch.knowledge.index import KnowledgeBase
 from campatch.knowledge.interface import ALL_VERSIONS
 from campatch.knowledge.store import KnowledgeStore
@@ -39,7 +41,6 @@ from campatch.model import (
     KevEntry,
     Observation,
     Provenance,
-    Severity,
     VersionRange,
 )
 
@@ -139,30 +140,35 @@ def _device(rng: random.Random, n: int) -> DeviceFacts:
     return DeviceFacts(f"dev-{n % 45}", report)  # a few keys twice: same key, other address
 
 
-def reference_findings(devices: list[DeviceFacts], ctx: AuditContext) -> list[Finding]:
-    """Every check the plain way: each advisory through assess_advisory, each firmware check
-    worked out for the real device, then the documented order."""
+def reference_findings(
+    devices: list[DeviceFacts], ctx: AuditContext
+) -> dict[tuple[str, str], list[Finding]]:
+    """Every check the plain way, device by device: each advisory through
+    assess_advisory, each identity check run for the device's own identity, each device
+    check on the device, then the documented order."""
     vulnerable = KnownVulnerability()
-    found = []
+    found: dict[tuple[str, str], list[Finding]] = {}
     for facts in devices:
-        dev = Device.of(facts)
-        for check in all_checks():
-            if isinstance(check, KnownVulnerability):
+        dev = DeviceIdentity.of(facts.report)
+        mine: list[Finding] = []
+        for identity_check in all_identity_checks():
+            if isinstance(identity_check, KnownVulnerability):
                 if dev.vendor:
                     every = (
                         assess_advisory(a, dev, ctx.knowledge, vulnerable)
                         for a in ctx.knowledge.advisories
                     )
-                    found += [f for f in every if f is not None]
-            elif isinstance(check, firmware.FirmwareOutdated | firmware.EndOfLife):
-                found += check._assess(dev, ctx)
+                    mine += [f for f in every if f is not None]
             else:
-                found += check.run(facts, ctx)
+                mine += identity_check.run_identity(dev, ctx)
+        for check in all_checks():
+            mine += check.run(facts, ctx)
+        if mine:
+            found[facts.key, facts.report.address] = sorted(mine, key=finding_order)
     for app_check in all_app_checks():
-        found += app_check.run_apps(ctx)
-    rank = {s: n for n, s in enumerate(Severity)}
-    return sorted(found, key=lambda f: (rank[f.severity], not f.kev, f.device_key,
-                                        f.certainty is not Certainty.CONFIRMED, f.check, f.advisory))  # fmt: skip
+        for group in app_check.run_apps(ctx):
+            found[group.key, group.address] = list(group.findings)
+    return found
 
 
 def _stored(
@@ -174,18 +180,18 @@ def _stored(
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_known_vulnerability_per_device_equals_every_advisory_assessed_plainly(
+def test_known_vulnerability_per_identity_equals_every_advisory_assessed_plainly(
     seed: int, tmp_path: Path
 ) -> None:
     advisories, releases, devices = corpus(seed)
     for kb in (KnowledgeBase(advisories, releases), _stored(tmp_path, advisories, releases)):
         ctx, check = AuditContext(kb), KnownVulnerability()
         for facts in devices:
-            dev = Device.of(facts)
+            dev = facts.identity
             plain = (
                 [assess_advisory(a, dev, kb, check) for a in kb.advisories] if dev.vendor else []
             )
-            assert check.run(facts, ctx) == [f for f in plain if f is not None], facts.key
+            assert check.run_identity(dev, ctx) == [f for f in plain if f is not None], facts.key
 
 
 @pytest.mark.parametrize("seed", range(12, 20))
@@ -197,13 +203,15 @@ def test_the_whole_audit_equals_the_plain_evaluation(seed: int, tmp_path: Path) 
     result = audit(devices, ctx)
 
     expected = reference_findings(devices, ctx)
-    assert list(result.findings) == expected
-    assert {f.check for f in expected} >= {"known-vulnerability", "firmware-outdated"}
-    assert any(f.certainty is Certainty.POSSIBLE for f in expected)
-    assert any(f.certainty is Certainty.CONFIRMED and f.advisory for f in expected)
+    assert {(g.key, g.address): list(g.findings) for g in result.by_device} == expected
+    every = [f for found in expected.values() for f in found]
+    assert {f.check for f in every} >= {"known-vulnerability", "firmware-outdated"}
+    assert any(f.certainty is Certainty.POSSIBLE for f in every)
+    assert any(f.certainty is Certainty.CONFIRMED and f.advisory for f in every)
+    assert result.count == len(every)
 
 
-def test_unknown_firmware_names_each_devices_own_address() -> None:
+def test_devices_of_one_identity_share_their_identity_findings() -> None:
     advisories, releases, _ = corpus(3)
     identity = Identity.of([Observation(Field.VENDOR, "Hikvision", "t", 0.9),
                             Observation(Field.MODEL, "DS-2CD2032-I", "t", 0.9)])  # fmt: skip
@@ -211,42 +219,19 @@ def test_unknown_firmware_names_each_devices_own_address() -> None:
         DeviceFacts(f"k{n}", HostReport(f"192.0.2.{n}", DeviceClass.CAMERA, identity))
         for n in (7, 8)
     ]
-    ctx, check = AuditContext(KnowledgeBase(advisories, releases)), KnownVulnerability()
+    ctx = AuditContext(KnowledgeBase(advisories, releases))
 
-    first, second = (check.run(d, ctx) for d in devices)
-    assert first
-    assert all("192.0.2.7" in f.confirm_by and f.address == "192.0.2.7" for f in first)
-    assert all("192.0.2.8" in f.confirm_by and f.address == "192.0.2.8" for f in second)
+    result = audit(devices, ctx, checks=[], app_checks=[])
 
-
-def test_copies_are_plain_findings() -> None:
-    template = Finding("c", Severity.HIGH, "", "\x00", "t", "e", "r", Certainty.POSSIBLE, "x", "A", True, ("u",), ("p",))  # fmt: skip
-
-    copy = for_device(template, "mac:1", "192.0.2.1")
-    assert FAST  # Finding's fields are the ones _copies lists
-    assert type(copy) is Finding
-    assert copy == dataclasses.replace(template, device_key="mac:1", address="192.0.2.1")
-    assert hash(copy) == hash(
-        dataclasses.replace(template, device_key="mac:1", address="192.0.2.1")
+    first, second = sorted(result.by_device, key=lambda g: g.key)
+    assert (first.key, first.address, second.key, second.address) == (
+        "k7",
+        "192.0.2.7",
+        "k8",
+        "192.0.2.8",
     )
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        copy.title = "changed"  # type: ignore[misc]
-
-
-@pytest.mark.parametrize("fast", [True, False])
-def test_placed_copies_replace_the_marker_only_where_named(fast: bool) -> None:
-    template = Finding("c", Severity.HIGH, "", "@", "t @", "e @", "r @", Certainty.POSSIBLE, "add @", "A", True, ("u",), ("p",))  # fmt: skip
-    placed = _copies._copied_placed if fast else _copies._replaced_placed
-
-    copy = placed(template, "mac:1", "192.0.2.1", "@", ("title", "confirm_by"))
-    assert type(copy) is Finding
-    assert copy == dataclasses.replace(
-        template, device_key="mac:1", address="192.0.2.1", title="t 192.0.2.1",
-        confirm_by="add 192.0.2.1",
-    )  # fmt: skip
-    assert for_device_placed(template, "k", "a", "@", _copies.TEXTS) == dataclasses.replace(
-        template, device_key="k", address="a", title="t a", evidence="e a", remediation="r a",
-        confirm_by="add a",
-    )  # fmt: skip
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        copy.title = "changed"  # type: ignore[misc]
+    assert first.findings
+    assert all(a is b for a, b in zip(first.findings, second.findings, strict=True))
+    # the same words for every device: no address in a shared finding
+    for f in first.findings:
+        assert "192.0.2" not in f"{f.title}{f.evidence}{f.remediation}{f.confirm_by}"

@@ -43,7 +43,7 @@ def test_other_model_gives_nothing() -> None:
 def test_unknown_firmware_is_possible_and_says_to_add_credentials() -> None:
     [found] = run(CHECK, device(firmware=None, build=None), context((advisory(),)))
     assert found.certainty is Certainty.POSSIBLE
-    assert "campatch creds add 192.0.2.10" in found.confirm_by
+    assert "campatch creds add <address>" in found.confirm_by
     assert found.title.startswith("possibly affected")
 
 

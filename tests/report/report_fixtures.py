@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from campatch.audit.auditor import finding_order
 from campatch.inventory.interface import DeviceRow
 from campatch.model import (
     Advisory,
@@ -18,6 +19,7 @@ from campatch.model import (
     Certainty,
     DefaultLogin,
     DeviceClass,
+    DeviceFindings,
     Finding,
     HostReport,
     Identity,
@@ -145,43 +147,53 @@ def sample_advisories() -> dict[str, Advisory]:
     return {a.id: a for a in (hik, dahua)}
 
 
-def sample_findings() -> list[Finding]:
-    """Findings for the fleet: KEV confirmed, KEV possible, configuration problems."""
-    return [
+def on(key: str, address: str, *findings: Finding) -> DeviceFindings:
+    """``findings`` as one device's, worst first (as the audit orders them)."""
+    return DeviceFindings(key, address, tuple(sorted(findings, key=finding_order)))
+
+
+def sample_findings() -> list[DeviceFindings]:
+    """Findings for the fleet, per device in the audit's order (worst device first):
+    KEV confirmed, KEV possible, configuration problems."""
+    hik = on(
+        HIK, "192.0.2.10",
         Finding(
-            check="known-vulnerability", severity=Severity.CRITICAL, device_key=HIK,
-            address="192.0.2.10", title="CVE-2017-7921: anyone can take over this camera",
+            check="known-vulnerability", severity=Severity.CRITICAL,
+            title="CVE-2017-7921: anyone can take over this camera",
             evidence="firmware V5.4.5 build 170124 is before the fixed V5.5.0 build 170725",
             remediation=HIK_REMEDIATION, advisory="CVE-2017-7921", kev=True,
             references=("https://nvd.nist.gov/vuln/detail/CVE-2017-7921",),
             provisions=("ETSI 5.3-2",),
         ),
         Finding(
-            check="default-credentials", severity=Severity.CRITICAL, device_key=HIK,
-            address="192.0.2.10", title="The factory password still works",
+            check="default-credentials", severity=Severity.CRITICAL,
+            title="The factory password still works",
             evidence="http login admin accepted (bundle:default-credentials)",
             remediation="Set a new, unique admin password on the camera's web page.",
         ),
         Finding(
-            check="telnet-open", severity=Severity.HIGH, device_key=HIK, address="192.0.2.10",
+            check="telnet-open", severity=Severity.HIGH,
             title="Telnet is open", evidence="tcp/23 answered with a login prompt",
             remediation="Turn off telnet under Configuration > Network > Advanced.",
         ),
         Finding(
-            check="open-stream", severity=Severity.HIGH, device_key=HIK, address="192.0.2.10",
+            check="open-stream", severity=Severity.HIGH,
             title="Anyone on the network can watch the video",
             evidence="RTSP DESCRIBE rtsp://192.0.2.10:554/Streaming/Channels/101 returned 200",
             remediation="Enable RTSP authentication.",
         ),
         Finding(
-            check="port-forward", severity=Severity.HIGH, device_key=HIK, address="192.0.2.10",
+            check="port-forward", severity=Severity.HIGH,
             title="The router forwards internet traffic to this camera",
             evidence="router 192.0.2.1 maps TCP 8080 -> 80",
             remediation="Remove the port forward on the router (UPnP mapping 'camera web').",
         ),
+    )  # fmt: skip
+    dahua = on(
+        DAHUA, "192.0.2.11",
         Finding(
-            check="known-vulnerability", severity=Severity.CRITICAL, device_key=DAHUA,
-            address="192.0.2.11", title="CVE-2021-33044: login can be bypassed",
+            check="known-vulnerability", severity=Severity.CRITICAL,
+            title="CVE-2021-33044: login can be bypassed",
             evidence="model IPC-HDW4631C-A is affected; the firmware build could not be compared",
             remediation="Install the latest firmware for the IPC-HDW4631C-A from "
             "https://www.dahuasecurity.com/support/downloadCenter.",
@@ -189,23 +201,35 @@ def sample_findings() -> list[Finding]:
             confirm_by="add credentials so the firmware build can be read",
             advisory="CVE-2021-33044", kev=True,
         ),
+    )  # fmt: skip
+    nvr = on(
+        NVR, "192.0.2.20",
         Finding(
-            check="firmware-unknown", severity=Severity.MEDIUM, device_key=NVR,
-            address="192.0.2.20", title="Firmware version unknown",
+            check="firmware-unknown", severity=Severity.MEDIUM,
+            title="Firmware version unknown",
             evidence="no protocol reported a firmware version",
             remediation="Add credentials for the NVR so campatch can read its firmware.",
-            certainty=Certainty.POSSIBLE, confirm_by="campatch creds add 192.0.2.20 admin",
+            certainty=Certainty.POSSIBLE, confirm_by="campatch creds add <address>",
         ),
-    ]  # fmt: skip
+    )  # fmt: skip
+    return [dahua, hik, nvr]
 
 
-def app_finding() -> Finding:
+def finding_count(groups: list[DeviceFindings]) -> int:
+    """How many findings ``groups`` hold together."""
+    return sum(len(g.findings) for g in groups)
+
+
+def app_findings() -> DeviceFindings:
     """An outdated viewer app (not a device: its key is ``app:<name>:<platform>``)."""
-    return Finding(
-        check="viewer-app-outdated", severity=Severity.MEDIUM, device_key="app:hik-connect:android",
-        address="", title="Hik-Connect on android is outdated",
-        evidence="installed 4.8.0; latest 5.2.1 (source bundle:apps)",
-        remediation="Update Hik-Connect on android to 5.2.1 from https://play.google.com/.",
+    return on(
+        "app:hik-connect:android", "",
+        Finding(
+            check="viewer-app-outdated", severity=Severity.MEDIUM,
+            title="Hik-Connect on android is outdated",
+            evidence="installed 4.8.0; latest 5.2.1 (source bundle:apps)",
+            remediation="Update Hik-Connect on android to 5.2.1 from https://play.google.com/.",
+        ),
     )  # fmt: skip
 
 

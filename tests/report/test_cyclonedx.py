@@ -11,7 +11,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from campatch.errors import ReportError
-from campatch.model import Finding, Severity
+from campatch.model import DeviceFindings, Finding, Severity
 from campatch.report.cyclonedx import firmware_ref, to_cyclonedx, validate_cyclonedx
 from report.report_fixtures import (
     AXIS,
@@ -20,17 +20,19 @@ from report.report_fixtures import (
     HIK_REMEDIATION,
     NOW,
     NVR,
-    app_finding,
+    app_findings,
+    finding_count,
+    on,
     sample_advisories,
     sample_findings,
     sample_fleet,
 )
 
 
-def bom(findings: list[Finding] | None = None) -> dict[str, Any]:
+def bom(groups: list[DeviceFindings] | None = None) -> dict[str, Any]:
     text = to_cyclonedx(
         sample_fleet(),
-        sample_findings() if findings is None else findings,
+        sample_findings() if groups is None else groups,
         now=NOW,
         advisories=sample_advisories(),
     )
@@ -52,7 +54,7 @@ def test_the_fleet_validates_as_cyclonedx_1_6_with_the_library_validator() -> No
     assert document["bomFormat"] == "CycloneDX"
     assert document["specVersion"] == "1.6"
     assert document["metadata"]["timestamp"].startswith("2026-05-01T12:00:00")
-    assert len(document["vulnerabilities"]) == len(sample_findings())
+    assert len(document["vulnerabilities"]) == finding_count(sample_findings())
 
 
 def test_devices_are_device_components_with_firmware_children() -> None:
@@ -110,15 +112,18 @@ def test_configuration_findings_affect_the_device_itself() -> None:
 
 
 def test_a_finding_about_an_unlisted_device_gets_a_component_rather_than_being_dropped() -> None:
-    stray = replace(sample_findings()[1], device_key="addr:192.0.2.99", address="192.0.2.99")
+    [hik] = [g for g in sample_findings() if g.key == HIK]
+    creds = [f for f in hik.findings if f.check == "default-credentials"]
+    stray = replace(hik, key="addr:192.0.2.99", address="192.0.2.99", findings=tuple(creds))
     document = bom([stray])
     refs = {c["bom-ref"]: c for c in document["components"]}
     assert refs["addr:192.0.2.99"]["name"] == "device at 192.0.2.99"
+    assert props(refs["addr:192.0.2.99"])["campatch:address"] == "192.0.2.99"
     assert document["vulnerabilities"][0]["affects"] == [{"ref": "addr:192.0.2.99"}]
 
 
 def test_an_app_finding_affects_an_application_component() -> None:
-    document = bom([app_finding()])
+    document = bom([app_findings()])
     refs = {c["bom-ref"]: c for c in document["components"]}
     app = refs["app:hik-connect:android"]
     assert (app["type"], app["name"]) == ("application", "hik-connect app (android)")
@@ -127,12 +132,12 @@ def test_an_app_finding_affects_an_application_component() -> None:
 
 def test_hostile_feed_text_is_cleaned_and_bad_links_are_left_out() -> None:
     hostile = Finding(
-        check="known-vulnerability", severity=Severity.HIGH, device_key=HIK,
-        address="192.0.2.10", title="\x1b[31mred\x1b[0m <script>alert(1)</script>",
+        check="known-vulnerability", severity=Severity.HIGH,
+        title="\x1b[31mred\x1b[0m <script>alert(1)</script>",
         evidence="\x1b]0;pwned\x07evidence", remediation="update\x1b[2J now",
         advisory="CVE-2099-0001", references=("not a url with spaces", "https://ok.example/a"),
     )  # fmt: skip
-    text = to_cyclonedx(sample_fleet(), [hostile], now=NOW)
+    text = to_cyclonedx(sample_fleet(), [on(HIK, "192.0.2.10", hostile)], now=NOW)
     assert "\\u001b" not in text
     assert "\x1b" not in text
     [vuln] = json.loads(text)["vulnerabilities"]

@@ -15,7 +15,8 @@ from report.report_fixtures import (
     HIK,
     HIK_REMEDIATION,
     NOW,
-    app_finding,
+    app_findings,
+    on,
     sample_coverage,
     sample_findings,
     sample_fleet,
@@ -50,8 +51,8 @@ def hostile_page() -> str:
     hik = sample_fleet()[0]
     evil_row = replace(hik.row, vendor=f'<img src=x onerror="alert(1)">{ANSI}', model=SCRIPT)
     evil = Finding(
-        check="known-vulnerability", severity=Severity.CRITICAL, device_key=HIK,
-        address="192.0.2.10", title=f"{SCRIPT}{ANSI}CVE-2099-0001",
+        check="known-vulnerability", severity=Severity.CRITICAL,
+        title=f"{SCRIPT}{ANSI}CVE-2099-0001",
         evidence=f'"><svg onload=alert(1)>{ANSI}', remediation=f"</p>{SCRIPT}\nstep two",
         confirm_by=SCRIPT, advisory="CVE-2099-0001",
         references=("javascript:alert(1)", 'https://ok.example/"onmouseover="x',
@@ -59,7 +60,8 @@ def hostile_page() -> str:
     )  # fmt: skip
     devices = [ReportDevice(evil_row, hik.report, "2017-01-24")]
     coverage = {f"<b>{SCRIPT}</b>": [f"{ANSI}<iframe src=//evil.example>"]}
-    return to_html(devices, [evil, replace(evil, title="second")], coverage, now=NOW)
+    found = on(HIK, "192.0.2.10", evil, replace(evil, title="second"))
+    return to_html(devices, [found], coverage, now=NOW)
 
 
 def test_hostile_strings_are_escaped_and_escape_codes_removed() -> None:
@@ -125,7 +127,7 @@ def test_coverage_lists_what_was_and_what_cannot_be_assessed() -> None:
 
 
 def test_findings_about_apps_are_shown_not_dropped() -> None:
-    page = to_html(sample_fleet(), [*sample_findings(), app_finding()], {}, now=NOW)
+    page = to_html(sample_fleet(), [*sample_findings(), app_findings()], {}, now=NOW)
     section = page[page.index('<section id="others">') :]
     assert "hik-connect app (android)" in section
     assert "Update Hik-Connect on android to 5.2.1" in section

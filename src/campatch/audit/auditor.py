@@ -1,12 +1,20 @@
-"""Run the checks over devices: findings worst first, plus what the audit covered.
+"""Run the checks over devices: each device's findings worst first, plus what was covered.
 
 Checks are found through :data:`CHECK_MODULES`: each listed module defines ``CHECKS``
-(device checks) and/or ``APP_CHECKS`` (checks about the owner's viewer apps). A module
-that is not installed yet is skipped, so adding a check module is one line here.
+(device checks), ``IDENTITY_CHECKS`` (checks of the firmware identity alone) and/or
+``APP_CHECKS`` (checks about the owner's viewer apps). A module that is not installed
+yet is skipped, so adding a check module is one line here.
 
-Findings are sorted worst first: severity, then CISA KEV before the rest, then device,
-then confirmed before possible. A check that raises on one device does not stop the
-audit: the error is kept in :attr:`AuditResult.problems` (a skip reason, never silence).
+Identity checks run once per identity and :class:`AuditContext`; every device of the
+identity gets the same :class:`~campatch.model.Finding` objects (an inventory of
+10,000 devices holds about a thousand identities, and most findings come from them).
+
+Each device's findings are ordered worst first (:func:`finding_order`: severity, CISA
+KEV before the rest, confirmed before possible, check, advisory) and devices in the
+order of their worst finding, then by key. :meth:`AuditResult.pairs` gives the one
+list across devices that the JSON and CSV reports write. A check that raises on one
+device does not stop the audit: the error is kept in :attr:`AuditResult.problems` (a
+skip reason, never silence).
 
 Library entry points:
 
@@ -23,34 +31,53 @@ import contextlib
 import gc
 import importlib
 import logging
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import cast
 
 from campatch.audit.baseline import Coverage, coverage
-from campatch.audit.interface import AppCheck, AuditContext, Check, DeviceFacts
+from campatch.audit.interface import (
+    AppCheck,
+    AuditContext,
+    Check,
+    DeviceFacts,
+    DeviceIdentity,
+    IdentityCheck,
+)
 from campatch.inventory.interface import InventoryStore
 from campatch.knowledge.index import KnowledgeBase
-from campatch.model import Certainty, Finding, HostReport, Problem, ScanResult, Severity
+from campatch.model import (
+    Certainty,
+    DeviceFindings,
+    Finding,
+    HostReport,
+    Problem,
+    ScanResult,
+    Severity,
+)
 
 __all__ = [
     "CHECK_MODULES",
     "AuditResult",
     "all_app_checks",
     "all_checks",
+    "all_identity_checks",
     "assess_scan",
     "audit",
     "devices_from_inventory",
     "devices_from_scan",
+    "finding_order",
     "now_utc",
-    "sort_findings",
+    "worst_first",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Modules holding checks, in report order. Each defines ``CHECKS`` and/or ``APP_CHECKS``.
+#: Modules holding checks, in report order. Each defines ``CHECKS``,
+#: ``IDENTITY_CHECKS`` and/or ``APP_CHECKS``.
 CHECK_MODULES: list[str] = [
     "campatch.audit.checks.vulnerabilities",
     "campatch.audit.checks.firmware",
@@ -81,9 +108,36 @@ def all_checks() -> list[Check]:
     return [c for m in _modules() for c in cast("Sequence[Check]", getattr(m, "CHECKS", ()))]
 
 
+def all_identity_checks() -> list[IdentityCheck]:
+    """Every installed identity check, in :data:`CHECK_MODULES` order."""
+    return [
+        c
+        for m in _modules()
+        for c in cast("Sequence[IdentityCheck]", getattr(m, "IDENTITY_CHECKS", ()))
+    ]
+
+
 def all_app_checks() -> list[AppCheck]:
     """Every installed viewer-app check."""
     return [c for m in _modules() for c in cast("Sequence[AppCheck]", getattr(m, "APP_CHECKS", ()))]
+
+
+_RANK = {severity: severity.rank for severity in Severity}
+
+#: :func:`finding_order`'s value.
+Order = tuple[int, bool, bool, str, str]
+
+
+def finding_order(f: Finding) -> Order:
+    """Sort key of a device's findings, worst first: severity, KEV first, confirmed
+    before possible, check id, advisory id."""
+    return (
+        _RANK[f.severity],
+        not f.kev,
+        f.certainty is not Certainty.CONFIRMED,
+        f.check,
+        f.advisory,
+    )
 
 
 @dataclass(frozen=True)
@@ -91,114 +145,201 @@ class AuditResult:
     """The outcome of an audit.
 
     Args:
-        findings: worst first (see the module docstring).
+        by_device: each device (and viewer app) with findings, the device whose worst
+            finding is worst first, then by key; each one's findings worst first.
         coverage: baseline items assessed, not assessed and not assessable.
         checks: ids of the checks that ran.
         devices: how many devices were assessed.
         problems: checks that failed on a device, with the reason.
     """
 
-    findings: tuple[Finding, ...]
+    by_device: tuple[DeviceFindings, ...]
     coverage: Coverage
     checks: tuple[str, ...]
     devices: int
     problems: tuple[Problem, ...] = ()
+    count: int = field(init=False)
 
-    def at_or_above(self, severity: Severity) -> tuple[Finding, ...]:
-        """The findings at ``severity`` or worse."""
-        return tuple(f for f in self.findings if f.severity.rank <= severity.rank)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "count", sum(len(d.findings) for d in self.by_device))
 
+    def pairs(self) -> list[tuple[DeviceFindings, Finding]]:
+        """Every finding with its device, worst first across devices (see :func:`worst_first`)."""
+        return worst_first(self.by_device)
 
-_RANK = {severity: severity.rank for severity in Severity}
-
-
-def _sort_key(f: Finding) -> tuple[int, bool, str, bool, str, str]:
-    possible = f.certainty is not Certainty.CONFIRMED
-    return (_RANK[f.severity], not f.kev, f.device_key, possible, f.check, f.advisory)
-
-
-def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Worst first: severity, KEV first, device, confirmed before possible, check, advisory."""
-    return sorted(findings, key=_sort_key)
+    def worst(self) -> Severity | None:
+        """The severity of the worst finding; None when nothing was found."""
+        return self.by_device[0].findings[0].severity if self.by_device else None
 
 
-def _failed(check: Check, device: DeviceFacts, err: Exception) -> Problem:
-    """The problem to report for ``check`` raising ``err`` on ``device`` (logged too)."""
-    logger.warning("check %s failed on %s", check.id, device.key, exc_info=err)
-    return Problem(f"check:{check.id}", f"{device.key}: {type(err).__name__}: {err}")
+def worst_first(groups: Iterable[DeviceFindings]) -> list[tuple[DeviceFindings, Finding]]:
+    """Findings of several devices in one list: severity, KEV first, device key, then
+    each device's own order (confirmed before possible, check, advisory)."""
+    buckets: dict[tuple[int, bool], list[tuple[DeviceFindings, Finding]]] = {}
+    for group in sorted(groups, key=lambda g: g.key):
+        for f in group.findings:  # already worst first: each bucket's part is one run
+            buckets.setdefault((_RANK[f.severity], not f.kev), []).append((group, f))
+    return [pair for bucket in sorted(buckets) for pair in buckets[bucket]]
 
 
-def _run_apps(check: AppCheck, ctx: AuditContext) -> tuple[list[Finding], Problem | None]:
+@dataclass
+class _Shared:
+    """An identity's findings (worst first), their order keys, and the checks that failed."""
+
+    findings: tuple[Finding, ...]
+    keys: list[Order]
+    failed: list[tuple[IdentityCheck, Exception]]
+
+
+def _run_identity(
+    identity: DeviceIdentity, checks: Sequence[IdentityCheck], ctx: AuditContext
+) -> _Shared:
+    found: list[Finding] = []
+    failed: list[tuple[IdentityCheck, Exception]] = []
+    for check in checks:
+        try:
+            found.extend(check.run_identity(identity, ctx))
+        except Exception as err:  # a broken check or record must not end the audit
+            logger.warning("check %s failed on %s", check.id, identity, exc_info=err)
+            failed.append((check, err))
+    found.sort(key=finding_order)
+    return _Shared(tuple(found), [finding_order(f) for f in found], failed)
+
+
+def _merged(shared: _Shared, own: list[Finding]) -> tuple[Finding, ...]:
+    """A device's findings: its identity's (shared, already in order) and its own."""
+    if not own:
+        return shared.findings
+    own.sort(key=finding_order)
+    if not shared.findings:
+        return tuple(own)
+    merged = list(shared.findings)
+    for placed, f in enumerate(own):  # each earlier one sorts before f: `placed` shifts
+        merged.insert(bisect_right(shared.keys, finding_order(f)) + placed, f)
+    return tuple(merged)
+
+
+def _problem(check: Check | IdentityCheck, key: str, err: Exception) -> Problem:
+    return Problem(f"check:{check.id}", f"{key}: {type(err).__name__}: {err}")
+
+
+def _run_apps(check: AppCheck, ctx: AuditContext) -> tuple[list[DeviceFindings], Problem | None]:
     try:
         return list(check.run_apps(ctx)), None
-    except Exception as err:  # see _failed
+    except Exception as err:  # a broken check or record must not end the audit
         logger.warning("check %s failed", check.id, exc_info=True)
         return [], Problem(f"check:{check.id}", f"apps: {type(err).__name__}: {err}")
+
+
+def _by_worst(group: DeviceFindings) -> tuple[int, bool, str]:
+    worst = group.findings[0]
+    return (_RANK[worst.severity], not worst.kev, group.key)
 
 
 def audit(
     devices: Iterable[DeviceFacts],
     ctx: AuditContext,
     checks: Sequence[Check] | None = None,
+    identity_checks: Sequence[IdentityCheck] | None = None,
     app_checks: Sequence[AppCheck] | None = None,
 ) -> AuditResult:
-    """Run every check over every device (and the app checks once).
+    """Run every check over every device (identity checks once per identity, app checks once).
 
     Args:
         devices: what to assess.
         ctx: knowledge base, owner declarations, assessment time.
         checks: device checks (default: :func:`all_checks`).
+        identity_checks: identity checks (default: :func:`all_identity_checks`).
         app_checks: viewer-app checks (default: :func:`all_app_checks`).
 
     Returns:
-        Findings worst first, the baseline coverage of the checks that ran, and problems.
+        Each device's findings worst first, the baseline coverage of the checks that
+        ran, and problems.
     """
     checks = all_checks() if checks is None else checks
+    identity_checks = all_identity_checks() if identity_checks is None else identity_checks
     app_checks = all_app_checks() if app_checks is None else app_checks
-    findings: list[Finding] = []
     problems: list[Problem] = []
-    count = 0
     with _collector_paused():
-        for device in devices:
-            count += 1
-            for check in checks:
-                try:
-                    found = list(check.run(device, ctx))
-                except Exception as err:  # a broken check or record must not end the audit
-                    problems.append(_failed(check, device, err))
-                else:
-                    findings.extend(found)
+        groups, count = _assess_devices(devices, checks, identity_checks, ctx, problems)
+        apps: list[DeviceFindings] = []
         for app_check in app_checks:
-            _collect(_run_apps(app_check, ctx), findings, problems)
-        ran: list[Check | AppCheck] = [*checks, *app_checks]
-        return AuditResult(
-            findings=tuple(sort_findings(findings)),
-            coverage=coverage((c.id, c.provisions) for c in ran),
-            checks=tuple(c.id for c in ran),
-            devices=count,
-            problems=tuple(problems),
-        )
+            found_apps, problem = _run_apps(app_check, ctx)
+            apps.extend(found_apps)
+            if problem is not None:
+                problems.append(problem)
+        groups.extend(_joined(apps))
+        groups.sort(key=_by_worst)
+    ran: list[Check | IdentityCheck | AppCheck] = [*identity_checks, *checks, *app_checks]
+    return AuditResult(
+        by_device=tuple(groups),
+        coverage=coverage((c.id, c.provisions) for c in ran),
+        checks=tuple(c.id for c in ran),
+        devices=count,
+        problems=tuple(problems),
+    )
 
 
-def _collect(
-    run: tuple[list[Finding], Problem | None], findings: list[Finding], problems: list[Problem]
-) -> None:
-    found, problem = run
-    findings.extend(found)
-    if problem is not None:
-        problems.append(problem)
+def _assess_devices(
+    devices: Iterable[DeviceFacts],
+    checks: Sequence[Check],
+    identity_checks: Sequence[IdentityCheck],
+    ctx: AuditContext,
+    problems: list[Problem],
+) -> tuple[list[DeviceFindings], int]:
+    """Each device's findings (unordered across devices), and how many devices there were.
+
+    The per-identity results are dropped on return, before the collector comes back on,
+    so it never has to look at them.
+    """
+    groups: list[DeviceFindings] = []
+    shared_by_identity: dict[DeviceIdentity, _Shared] = {}
+    count = 0
+    for device in devices:
+        count += 1
+        identity = device.identity
+        shared = shared_by_identity.get(identity)
+        if shared is None:
+            shared = shared_by_identity[identity] = _run_identity(identity, identity_checks, ctx)
+        if shared.failed:
+            problems.extend(_problem(c, device.key, err) for c, err in shared.failed)
+        own: list[Finding] = []
+        for check in checks:
+            try:
+                own.extend(check.run(device, ctx))
+            except Exception as err:  # a broken check or record must not end the audit
+                logger.warning("check %s failed on %s", check.id, device.key, exc_info=err)
+                problems.append(_problem(check, device.key, err))
+        found = _merged(shared, own)
+        if found:
+            groups.append(DeviceFindings(device.key, device.report.address, found))
+    return groups, count
+
+
+def _joined(groups: list[DeviceFindings]) -> list[DeviceFindings]:
+    """One group per app: the groups of two app checks about one app merged."""
+    by_key: dict[str, DeviceFindings] = {}
+    for group in groups:
+        if not group.findings:
+            continue
+        seen = by_key.get(group.key)
+        if seen is None:
+            by_key[group.key] = group
+        else:
+            joined = sorted((*seen.findings, *group.findings), key=finding_order)
+            by_key[group.key] = DeviceFindings(group.key, seen.address, tuple(joined))
+    return list(by_key.values())
 
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Switch CPython's cycle collector off while the audit builds its findings.
 
-    An audit of 10,000 devices makes about half a million findings that outlive it.
-    With the collector on, each batch of new objects sets off another pass, and every
-    few batches a pass over the whole heap, which keeps growing (more than a second in
-    the benchmark). Paused, the collector looks at the new objects once, after the
-    audit. Findings form no reference cycles; other garbage made meanwhile is
-    collected then.
+    An audit of 10,000 devices makes tens of thousands of findings and groups that
+    outlive it. With the collector on, each batch of new objects sets off another
+    pass, and every few batches a pass over the whole heap, which keeps growing.
+    Paused, the collector looks at the new objects once, after the audit. Findings
+    form no reference cycles; other garbage made meanwhile is collected then.
     """
     enabled = gc.isenabled()
     gc.disable()

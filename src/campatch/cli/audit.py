@@ -37,7 +37,8 @@ FailOnOption = Annotated[
 
 def exit_code(result: AuditResult, fail_on: Severity) -> ExitCode:
     """FINDINGS when a finding at or above ``fail_on`` exists, else CLEAN."""
-    return ExitCode.FINDINGS if result.at_or_above(fail_on) else ExitCode.CLEAN
+    worst = result.worst()
+    return ExitCode.FINDINGS if worst is not None and worst.rank <= fail_on.rank else ExitCode.CLEAN
 
 
 def labels(devices: Sequence[DeviceFacts]) -> dict[str, str]:

@@ -102,28 +102,28 @@ def _gather(db: str | None, include_gone: bool) -> _Inputs:
 def render(output_format: ReportFormat, inputs: _Inputs) -> str:
     """The report text in ``output_format`` (see :class:`ReportFormat`)."""
     devices, result, now = inputs.devices, inputs.result, inputs.now
-    findings = list(result.findings)
+    groups = result.by_device
     match output_format:
         case ReportFormat.JSON:
-            return to_json(devices, findings, result.coverage, now=now, problems=result.problems)
+            return to_json(devices, groups, result.coverage, now=now, problems=result.problems)
         case ReportFormat.CYCLONEDX:
             # Only the advisories the findings name: an NVD-sized store keeps most
             # records on disk, and reading all of them back would take seconds.
-            named = {f.advisory for f in findings if f.advisory}
+            named = {f.advisory for g in groups for f in g.findings if f.advisory}
             found = (inputs.knowledge.advisory(i) for i in sorted(named))
             advisories = {a.id.upper(): a for a in found if a is not None}
             # Imported here: the CycloneDX validator's dependencies take ~1.5 s to import,
             # which every other command would otherwise pay at start-up.
             from campatch.report.cyclonedx import to_cyclonedx
 
-            return to_cyclonedx(devices, findings, now=now, advisories=advisories)
+            return to_cyclonedx(devices, groups, now=now, advisories=advisories)
         case ReportFormat.CSV:
-            return to_csv(devices, findings)
+            return to_csv(devices, groups)
         case ReportFormat.DEVICES_CSV:
-            return to_devices_csv(devices, findings, now=now)
+            return to_devices_csv(devices, groups, now=now)
         case ReportFormat.HTML:
             coverage = coverage_sections(result.coverage, result.problems)
-            return to_html(devices, findings, coverage, now=now)
+            return to_html(devices, groups, coverage, now=now)
         case _:
             assert_never(output_format)
 

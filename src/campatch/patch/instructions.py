@@ -148,17 +148,13 @@ def outdated_apps(
     catalog = {app_key(a.name, a.platform): a for a in knowledge.apps()}
     installed = {app_key(n, p): v for (n, p), v in owner_apps.items()}
     updates = []
-    for finding in ViewerAppOutdated().run_apps(ctx):
-        app = catalog[finding.device_key]
+    for group in ViewerAppOutdated().run_apps(ctx):
+        app = catalog[group.key]
         where = app.url or app.provenance.url
+        confirmed = all(f.certainty is Certainty.CONFIRMED for f in group.findings)
         updates.append(
             AppUpdate(
-                app.name,
-                app.platform,
-                installed[finding.device_key],
-                app.latest_version,
-                where,
-                finding.certainty is Certainty.CONFIRMED,
+                app.name, app.platform, installed[group.key], app.latest_version, where, confirmed
             )
         )
     return updates

@@ -48,9 +48,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import NoReturn, Protocol
 
-from campatch.audit.checks._common import Device
 from campatch.audit.checks.vulnerabilities import matching_products
-from campatch.audit.interface import DeviceFacts
+from campatch.audit.interface import DeviceFacts, DeviceIdentity
 from campatch.knowledge.index import KnowledgeBase
 from campatch.knowledge.versions import (
     FirmwareVersion,
@@ -314,8 +313,8 @@ def plan_upgrades(
 
 
 def _plan_device(facts: DeviceFacts, opts: _Options) -> DevicePlan:
-    dev = Device.of(facts)
-    base = DevicePlan(facts.key, dev.address, dev.vendor, dev.model, dev.hardware,
+    dev = facts.identity
+    base = DevicePlan(facts.key, facts.report.address, dev.vendor, dev.model, dev.hardware,
                       None if dev.firmware is None else dev.firmware_text)  # fmt: skip
     try:
         planned = _resolve(dev, base, opts)
@@ -327,7 +326,7 @@ def _plan_device(facts: DeviceFacts, opts: _Options) -> DevicePlan:
 # --- target resolution ------------------------------------------------------------
 
 
-def _current(dev: Device) -> FirmwareVersion:
+def _current(dev: DeviceIdentity, address: str) -> FirmwareVersion:
     if not dev.vendor or not dev.model:
         raise _Refused(SkipReason.IDENTITY_UNKNOWN,
                        f"{dev.name}: vendor or model not identified; campatch cannot pick "
@@ -335,7 +334,8 @@ def _current(dev: Device) -> FirmwareVersion:
     version = dev.version()
     if version is None:
         raise _Refused(SkipReason.FIRMWARE_UNKNOWN,
-                       f"{dev.name}: firmware version not read; {dev.confirm_firmware()}")  # fmt: skip
+                       f"{dev.name}: firmware version not read; add credentials with "
+                       f"`campatch creds add {address}` so campatch can read it")  # fmt: skip
     if not isinstance(version, FirmwareVersion):
         raise _Refused(SkipReason.FIRMWARE_UNORDERABLE,
                        f"{dev.name}: firmware {dev.firmware_text!r} cannot be ordered "
@@ -343,8 +343,8 @@ def _current(dev: Device) -> FirmwareVersion:
     return version
 
 
-def _resolve(dev: Device, base: DevicePlan, opts: _Options) -> DevicePlan:
-    current = _current(dev)
+def _resolve(dev: DeviceIdentity, base: DevicePlan, opts: _Options) -> DevicePlan:
+    current = _current(dev, base.address)
     vendor, model = dev.vendor or "", dev.model or ""
     every = opts.knowledge.releases_for(vendor, model)
     if not every:
@@ -375,7 +375,7 @@ class _Scope:
     for_hardware: list[FirmwareRelease]  # before the region filter (to explain refusals)
     every: list[FirmwareRelease]  # every release of the model (to explain refusals)
     region: str | None
-    dev: Device
+    dev: DeviceIdentity
 
     def version(self, release: FirmwareRelease) -> FirmwareVersion | None:
         """The release's version, if it is on the installed version's track."""
@@ -408,7 +408,7 @@ def _hardware_fits(release: FirmwareRelease, hardware: str | None) -> bool:
     return release.hardware is None or _same(release.hardware, hardware)
 
 
-def _hardware_detail(dev: Device, releases: Sequence[FirmwareRelease]) -> str:
+def _hardware_detail(dev: DeviceIdentity, releases: Sequence[FirmwareRelease]) -> str:
     revisions = ", ".join(sorted({r.hardware for r in releases if r.hardware}))
     have = f"hardware revision {dev.hardware}" if dev.hardware else "an unknown hardware revision"
     return (f"{dev.name}: known releases are for hardware revision {revisions}; the device "
@@ -487,7 +487,7 @@ def _minimum_fix(
     return last, tuple(unfixed)
 
 
-def _applicable(knowledge: KnowledgeBase, dev: Device) -> list[Advisory]:
+def _applicable(knowledge: KnowledgeBase, dev: DeviceIdentity) -> list[Advisory]:
     return [
         a
         for a in knowledge.advisories_for(dev.vendor or "", dev.model or "")
@@ -495,7 +495,9 @@ def _applicable(knowledge: KnowledgeBase, dev: Device) -> list[Advisory]:
     ]
 
 
-def _affects(advisory: Advisory, dev: Device, version: FirmwareVersion | None) -> bool | None:
+def _affects(
+    advisory: Advisory, dev: DeviceIdentity, version: FirmwareVersion | None
+) -> bool | None:
     """Is ``version`` inside the advisory's ranges for this device? None = cannot tell."""
     if version is None:
         return None
@@ -507,7 +509,7 @@ def _clean(
     version: FirmwareVersion,
     affecting: Sequence[Advisory],
     advisories: Sequence[Advisory],
-    dev: Device,
+    dev: DeviceIdentity,
 ) -> bool:
     """Outside every affecting advisory, and inside none of the others."""
     fixed = all(_affects(a, dev, version) is False for a in affecting)
@@ -515,7 +517,7 @@ def _clean(
 
 
 def _fixed_by(
-    knowledge: KnowledgeBase, dev: Device, current: FirmwareVersion, target: FirmwareRelease
+    knowledge: KnowledgeBase, dev: DeviceIdentity, current: FirmwareVersion, target: FirmwareRelease
 ) -> tuple[str, ...]:
     """Advisories whose ranges contain the installed version but not the target."""
     parsed = parse_version(dev.vendor, target.version)
@@ -651,7 +653,9 @@ def expected_downtime(vendor: str | None) -> int:
 # --- device gates -------------------------------------------------------------------
 
 
-def _gates(report: HostReport, dev: Device, plan: DevicePlan, opts: _Options) -> tuple[Skip, ...]:
+def _gates(
+    report: HostReport, dev: DeviceIdentity, plan: DevicePlan, opts: _Options
+) -> tuple[Skip, ...]:
     """Everything that stands between a found target and an automatic upgrade."""
     skips = [
         _manual_only(report, dev),
@@ -677,7 +681,7 @@ def automatic_driver(report: HostReport, vendor: str | None) -> str | None:
     return "onvif"
 
 
-def _manual_only(report: HostReport, dev: Device) -> Skip | None:
+def _manual_only(report: HostReport, dev: DeviceIdentity) -> Skip | None:
     if automatic_driver(report, dev.vendor) is not None:
         return None
     return Skip(SkipReason.NO_AUTOMATIC_PATH, f"{dev.name}: campatch has no safe automatic "
@@ -685,13 +689,13 @@ def _manual_only(report: HostReport, dev: Device) -> Skip | None:
                 "(campatch patch --instructions)")  # fmt: skip
 
 
-def _unreachable(report: HostReport, dev: Device) -> Skip | None:
+def _unreachable(report: HostReport, dev: DeviceIdentity) -> Skip | None:
     for problem in report.problems:
         if problem.source.endswith(":login"):
             continue  # the device answered: it refused or locked the login
         text = f"{problem.source} {problem.message}".casefold()
         if problem.source == "identify" or any(w in text for w in _UNREACHABLE_WORDS):
-            return Skip(SkipReason.UNREACHABLE, f"{dev.name} at {dev.address} did not answer "
+            return Skip(SkipReason.UNREACHABLE, f"{dev.name} at {report.address} did not answer "
                         f"the last scan ({problem.source}: {problem.message}); scan it again")  # fmt: skip
     return None
 
@@ -703,11 +707,11 @@ _AUTH_DETAIL = {
 }
 
 
-def _no_credentials(report: HostReport, dev: Device) -> Skip | None:
+def _no_credentials(report: HostReport, dev: DeviceIdentity) -> Skip | None:
     if report.auth is AuthState.ACCEPTED:
         return None
     return Skip(SkipReason.NO_CREDENTIALS, f"{dev.name}: an upgrade needs an accepted login and "
-                f"{_AUTH_DETAIL[report.auth]}; add them with `campatch creds add {dev.address}`")  # fmt: skip
+                f"{_AUTH_DETAIL[report.auth]}; add them with `campatch creds add {report.address}`")  # fmt: skip
 
 
 def _missing_image(plan: DevicePlan, store: ImageLookup | None) -> Skip | None:

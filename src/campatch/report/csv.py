@@ -14,8 +14,9 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from campatch.model import Finding, Severity
-from campatch.report.fleet import ReportDevice, firmware_age_days, plain
+from campatch.audit.auditor import worst_first
+from campatch.model import DeviceFindings, Finding, Severity
+from campatch.report.fleet import ReportDevice, findings_by_key, firmware_age_days, plain
 
 __all__ = ["DEVICE_COLUMNS", "FINDING_COLUMNS", "to_csv", "to_devices_csv"]
 
@@ -32,35 +33,36 @@ _FORMULA_START = ("=", "+", "-", "@")
 _CELL_LIMIT = 4_000
 
 
-def to_csv(devices: Sequence[ReportDevice], findings: Sequence[Finding]) -> str:
+def to_csv(devices: Sequence[ReportDevice], groups: Sequence[DeviceFindings]) -> str:
     """One row per finding, worst first, with the device's vendor, model and firmware.
 
     Args:
         devices: the devices the findings are about (for vendor/model/firmware columns).
-        findings: the audit's findings.
+        groups: the audit's findings, per device (``AuditResult.by_device``).
 
     Returns:
         CSV text with a header row (:data:`FINDING_COLUMNS`).
     """
     by_key = {d.row.key: d for d in devices}
-    ordered = sorted(findings, key=lambda f: (f.severity.rank, not f.kev, f.device_key))
-    return _write(FINDING_COLUMNS, (_finding_row(f, by_key.get(f.device_key)) for f in ordered))
+    rows = (_finding_row(g, f, by_key.get(g.key)) for g, f in worst_first(groups))
+    return _write(FINDING_COLUMNS, rows)
 
 
 def to_devices_csv(
-    devices: Sequence[ReportDevice], findings: Sequence[Finding], *, now: datetime
+    devices: Sequence[ReportDevice], groups: Sequence[DeviceFindings], *, now: datetime
 ) -> str:
     """One row per device: identity, firmware age and finding counts per severity.
 
     Args:
         devices: the devices to list.
-        findings: the audit's findings (counted per device).
+        groups: the audit's findings, per device (``AuditResult.by_device``).
         now: the date firmware age is measured to.
 
     Returns:
         CSV text with a header row (:data:`DEVICE_COLUMNS`).
     """
-    return _write(DEVICE_COLUMNS, (_device_row(d, findings, now) for d in devices))
+    found = findings_by_key(groups)
+    return _write(DEVICE_COLUMNS, (_device_row(d, found.get(d.row.key, ()), now) for d in devices))
 
 
 def _write(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -82,19 +84,18 @@ def _firmware(device: ReportDevice | None) -> str:
     return " ".join(v for v in (device.row.firmware, device.row.build) if v)
 
 
-def _finding_row(f: Finding, device: ReportDevice | None) -> list[str]:
+def _finding_row(group: DeviceFindings, f: Finding, device: ReportDevice | None) -> list[str]:
     row = device.row if device else None
     return [
-        f.device_key, f.address, (row.vendor or "") if row else "", (row.model or "") if row else "",
+        group.key, group.address, (row.vendor or "") if row else "", (row.model or "") if row else "",
         _firmware(device), f.severity.value, f.certainty.value, "yes" if f.kev else "no",
         f.check, f.advisory, f.title, f.evidence, f.remediation, f.confirm_by,
         " ".join(f.references),
     ]  # fmt: skip
 
 
-def _device_row(device: ReportDevice, findings: Sequence[Finding], now: datetime) -> list[str]:
+def _device_row(device: ReportDevice, mine: Sequence[Finding], now: datetime) -> list[str]:
     r = device.row
-    mine = [f for f in findings if f.device_key == r.key]
     counts = [str(sum(1 for f in mine if f.severity is s)) for s in Severity]
     worst = min((f.severity for f in mine), key=lambda s: s.rank, default=None)
     age = firmware_age_days(device, now)

@@ -16,8 +16,8 @@ schema before it is returned):
   ``analysis.state`` is ``exploitable`` for confirmed findings and ``in_triage`` for
   possible ones; KEV status, certainty and check id are ``campatch:*`` properties.
 
-One vulnerability entry is written per finding (not per CVE), because the analysis
-(confirmed or possible) belongs to one device.
+One vulnerability entry is written per finding of each device (not per CVE), because
+the analysis (confirmed or possible) belongs to one device.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from campatch import __version__
+from campatch.audit.auditor import worst_first
 from campatch.errors import ReportError
-from campatch.model import Advisory, Certainty, Finding, Severity
+from campatch.model import Advisory, Certainty, DeviceFindings, Finding, Severity
 from campatch.report.fleet import (
     APP_KEY_PREFIX,
     ReportDevice,
@@ -81,7 +82,7 @@ _TEXT_LIMIT = 4_000
 
 def to_cyclonedx(
     devices: Sequence[ReportDevice],
-    findings: Sequence[Finding],
+    groups: Sequence[DeviceFindings],
     *,
     now: datetime,
     advisories: Mapping[str, Advisory] | None = None,
@@ -90,9 +91,10 @@ def to_cyclonedx(
 
     Args:
         devices: the devices to list (see :func:`~campatch.report.fleet.load_fleet`).
-        findings: the audit's findings; one about something not in ``devices`` (a
-            viewer app, a device left out) gets a minimal component, so no finding is
-            dropped.
+        groups: the audit's findings, per device (``AuditResult.by_device``); a group
+            about something not in ``devices`` (a viewer app, a device left out) gets a
+            minimal component, so no finding is dropped. Vulnerabilities are written
+            worst first across devices.
         now: the BOM's timestamp (timezone-aware).
         advisories: advisory records by id (upper case), for CVSS, CWEs and dates.
 
@@ -110,15 +112,15 @@ def to_cyclonedx(
     for device in devices:
         bom.components.add(_device_component(device))
     known = {d.row.key for d in devices}
-    for finding in findings:
-        if finding.device_key not in known:
-            known.add(finding.device_key)
-            bom.components.add(_stub_component(finding))
+    for group in groups:
+        if group.findings and group.key not in known:
+            known.add(group.key)
+            bom.components.add(_stub_component(group))
     firmware = {d.row.key: _firmware_version(d) for d in devices if d.row.firmware}
     index = advisories or {}
-    for number, finding in enumerate(findings):
+    for number, (group, finding) in enumerate(worst_first(groups)):
         advisory = index.get(finding.advisory.upper()) if finding.advisory else None
-        target = _target(finding, firmware.get(finding.device_key))
+        target = _target(group.key, finding, firmware.get(group.key))
         bom.vulnerabilities.add(_vulnerability(finding, advisory, target, number, now))
     text: str = JsonV1Dot6(bom).output_as_string(indent=2)
     validate_cyclonedx(text)
@@ -180,14 +182,14 @@ def _firmware_version(device: ReportDevice) -> str:
     return " ".join(plain(v) for v in (device.row.firmware, device.row.build) if v)
 
 
-def _stub_component(finding: Finding) -> Component:
-    """A component for a finding about something that is no listed device (an app)."""
-    is_app = finding.device_key.startswith(APP_KEY_PREFIX)
+def _stub_component(group: DeviceFindings) -> Component:
+    """A component for findings about something that is no listed device (an app)."""
+    is_app = group.key.startswith(APP_KEY_PREFIX)
     return Component(
         type=ComponentType.APPLICATION if is_app else ComponentType.DEVICE,
-        name=subject_label(finding),
-        bom_ref=finding.device_key,
-        properties=_props([("address", finding.address)]),
+        name=subject_label(group),
+        bom_ref=group.key,
+        properties=_props([("address", group.address)]),
     )
 
 
@@ -292,14 +294,14 @@ def _analysis(finding: Finding, now: datetime) -> VulnerabilityAnalysis:
     )
 
 
-def _target(finding: Finding, firmware: str | None) -> BomTarget:
+def _target(device_key: str, finding: Finding, firmware: str | None) -> BomTarget:
     """An advisory affects the firmware (when known), a configuration finding the device."""
     if not finding.advisory or firmware is None:
-        return BomTarget(ref=finding.device_key)
+        return BomTarget(ref=device_key)
     status = (
         ImpactAnalysisAffectedStatus.AFFECTED
         if finding.certainty is Certainty.CONFIRMED
         else ImpactAnalysisAffectedStatus.UNKNOWN
     )
     version = BomTargetVersionRange(version=firmware, status=status)
-    return BomTarget(ref=firmware_ref(finding.device_key), versions=[version])
+    return BomTarget(ref=firmware_ref(device_key), versions=[version])

@@ -16,12 +16,11 @@ from rich.text import Text
 
 from campatch.audit.auditor import AuditResult
 from campatch.audit.baseline import Coverage
-from campatch.model import Certainty, Field, Finding, HostReport, Severity
+from campatch.model import Certainty, DeviceFindings, Field, Finding, HostReport, Severity
 
 __all__ = [
     "coverage_to_dict",
     "finding_to_dict",
-    "group_by_device",
     "label_of",
     "print_findings",
 ]
@@ -35,14 +34,14 @@ _STYLE = {
 }
 
 
-def finding_to_dict(f: Finding) -> dict[str, Any]:
-    """One finding as a JSON object (``$defs/finding`` in scan-v1)."""
+def finding_to_dict(device: DeviceFindings, f: Finding) -> dict[str, Any]:
+    """One finding of ``device`` as a JSON object (``$defs/finding`` in scan-v1)."""
     return {
         "check": f.check,
         "severity": f.severity.value,
         "certainty": f.certainty.value,
-        "device": f.device_key,
-        "address": f.address,
+        "device": device.key,
+        "address": device.address,
         "title": f.title,
         "evidence": f.evidence,
         "remediation": f.remediation,
@@ -69,14 +68,6 @@ def coverage_to_dict(cov: Coverage) -> dict[str, Any]:
             for i in cov.not_assessable
         ],
     }
-
-
-def group_by_device(findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
-    """Findings per device key; devices in order of their worst finding (input is sorted)."""
-    groups: dict[str, list[Finding]] = {}
-    for f in findings:
-        groups.setdefault(f.device_key, []).append(f)
-    return groups
 
 
 def _finding(f: Finding) -> Text:
@@ -117,12 +108,12 @@ def print_findings(
         labels: device key -> how to name it ("192.0.2.5 Hikvision DS-2CD2143G2-I").
     """
     labels = labels or {}
-    if not result.findings:
+    if not result.count:
         console.print(f"No findings on {result.devices} device(s).", style="green")
-    for key, found in group_by_device(result.findings).items():
-        label = labels.get(key) or f"{found[0].address} ({key})"
-        console.print(Text(f"{label}: {len(found)} finding(s)", style="bold"))
-        for f in found:
+    for group in result.by_device:
+        label = labels.get(group.key) or f"{group.address} ({group.key})"
+        console.print(Text(f"{label}: {len(group.findings)} finding(s)", style="bold"))
+        for f in group.findings:
             console.print(_finding(f))
     for problem in result.problems:
         console.print(Text(f"not checked: {problem.source}: {problem.message}", style="yellow"))

@@ -2,7 +2,8 @@
 
 The renderers (:mod:`~campatch.report.cyclonedx`, :mod:`~campatch.report.csv`,
 :mod:`~campatch.report.html`) are pure functions of a sequence of
-:class:`ReportDevice` and the audit's :class:`~campatch.model.Finding`\\ s;
+:class:`ReportDevice` and the audit's :class:`~campatch.model.DeviceFindings`
+(``AuditResult.by_device``);
 :func:`load_fleet` builds that sequence from an
 :class:`~campatch.inventory.interface.InventoryStore` (and, when given, the knowledge
 base, for the release date of each device's installed firmware).
@@ -11,7 +12,7 @@ base, for the release date of each device's installed firmware).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from campatch.audit.baseline import Coverage
 from campatch.inventory.interface import DeviceRow, InventoryStore
 from campatch.knowledge.interface import clean_text
-from campatch.model import Certainty, Finding, HostReport, Problem, Severity
+from campatch.model import Certainty, DeviceFindings, Finding, HostReport, Problem, Severity
 
 if TYPE_CHECKING:
     from campatch.knowledge.index import KnowledgeBase
@@ -31,6 +32,7 @@ __all__ = [
     "Status",
     "device_label",
     "device_status",
+    "findings_by_key",
     "firmware_age_days",
     "load_fleet",
     "plain",
@@ -105,13 +107,22 @@ def device_label(row: DeviceRow) -> str:
 APP_KEY_PREFIX = "app:"
 
 
-def subject_label(finding: Finding) -> str:
-    """How to name what a finding is about when it is no listed device: ``"hik-connect
-    app (android)"`` for a viewer app, ``"device at 192.0.2.9"`` otherwise."""
-    if finding.device_key.startswith(APP_KEY_PREFIX):
-        name, _, platform = finding.device_key.removeprefix(APP_KEY_PREFIX).rpartition(":")
+def subject_label(group: DeviceFindings) -> str:
+    """How to name what a group of findings is about when it is no listed device:
+    ``"hik-connect app (android)"`` for a viewer app, ``"device at 192.0.2.9"`` otherwise."""
+    if group.key.startswith(APP_KEY_PREFIX):
+        name, _, platform = group.key.removeprefix(APP_KEY_PREFIX).rpartition(":")
         return f"{plain(name)} app ({plain(platform)})" if name else f"{plain(platform)} app"
-    return f"device at {plain(finding.address) or plain(finding.device_key)}"
+    return f"device at {plain(group.address) or plain(group.key)}"
+
+
+def findings_by_key(groups: Iterable[DeviceFindings]) -> Mapping[str, tuple[Finding, ...]]:
+    """Each device's findings by its key, for looking a device up in one step (groups
+    that share a key are joined)."""
+    found: dict[str, tuple[Finding, ...]] = {}
+    for group in groups:
+        found[group.key] = found.get(group.key, ()) + group.findings
+    return found
 
 
 def firmware_age_days(device: ReportDevice, now: datetime) -> int | None:

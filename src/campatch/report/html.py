@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from campatch import __version__
-from campatch.model import Certainty, Finding, Severity
+from campatch.model import Certainty, DeviceFindings, Finding, Severity
 from campatch.report._charts import Bar, Segment, bar_chart
 from campatch.report._html_style import CSS
 from campatch.report.fleet import (
@@ -26,6 +26,7 @@ from campatch.report.fleet import (
     Status,
     device_label,
     device_status,
+    findings_by_key,
     firmware_age_days,
     plain,
     plain_lines,
@@ -47,7 +48,7 @@ _SEVERITY_WORD = {
 
 def to_html(
     devices: Sequence[ReportDevice],
-    findings: Sequence[Finding],
+    groups: Sequence[DeviceFindings],
     coverage: Mapping[str, Sequence[str]],
     *,
     now: datetime,
@@ -56,7 +57,8 @@ def to_html(
 
     Args:
         devices: the devices to report on.
-        findings: the audit's findings (their text is escaped here).
+        groups: the audit's findings, per device (``AuditResult.by_device``; their
+            text is escaped here).
         coverage: headings ("Checked", "Cannot be checked from the network") with
             their items, shown in the "What this report covers" section.
         now: when the report was made (firmware age is measured to it).
@@ -64,7 +66,7 @@ def to_html(
     Returns:
         A complete ``<!DOCTYPE html>`` document.
     """
-    by_device = _group(devices, findings)
+    by_device = _group(devices, groups)
     ordered = sorted(devices, key=lambda d: _urgency(by_device[d.row.key]))
     body = [
         _header(devices, now),
@@ -72,7 +74,7 @@ def to_html(
         '<section id="devices"><h2>Your devices</h2>',
         *(_card(d, by_device[d.row.key]) for d in ordered),
         "</section>",
-        _others(devices, findings),
+        _others(devices, groups),
         _charts(ordered, by_device, now),
         _coverage(coverage, devices),
         _GLOSSARY,
@@ -90,15 +92,11 @@ def _e_lines(value: str) -> str:
 
 
 def _group(
-    devices: Sequence[ReportDevice], findings: Sequence[Finding]
+    devices: Sequence[ReportDevice], groups: Sequence[DeviceFindings]
 ) -> dict[str, list[Finding]]:
-    groups: dict[str, list[Finding]] = {d.row.key: [] for d in devices}
-    for f in findings:
-        if f.device_key in groups:
-            groups[f.device_key].append(f)
-    for items in groups.values():
-        items.sort(key=_finding_order)
-    return groups
+    """Each listed device's findings by key, in the order its card shows them."""
+    found = findings_by_key(groups)
+    return {d.row.key: sorted(found.get(d.row.key, ()), key=_finding_order) for d in devices}
 
 
 def _finding_order(f: Finding) -> tuple[int, bool, bool]:
@@ -186,24 +184,27 @@ def _card(device: ReportDevice, findings: Sequence[Finding]) -> str:
     return head + _todo(findings) + _more(findings[1:]) + _not_checked(device) + "</article>"
 
 
-def _others(devices: Sequence[ReportDevice], findings: Sequence[Finding]) -> str:
-    """Findings about something that is no listed device (the owner's viewer apps)."""
+def _others(devices: Sequence[ReportDevice], groups: Sequence[DeviceFindings]) -> str:
+    """Findings about something that is no listed device (the owner's viewer apps),
+    the one with the worst finding first."""
     keys = {d.row.key for d in devices}
-    groups: dict[str, list[Finding]] = {}
-    for f in findings:
-        if f.device_key not in keys:
-            groups.setdefault(f.device_key, []).append(f)
-    if not groups:
+    others = sorted((g for g in groups if g.findings and g.key not in keys), key=_by_worst)
+    if not others:
         return ""
     cards = []
-    for found in groups.values():
-        found.sort(key=_finding_order)
+    for group in others:
+        found = sorted(group.findings, key=_finding_order)
         status = device_status(found).name.lower()
         cards.append(
-            f'<article class="card st-{status}"><h3>{_e(subject_label(found[0]))}</h3>'
+            f'<article class="card st-{status}"><h3>{_e(subject_label(group))}</h3>'
             f"{_todo(found)}{_more(found[1:])}</article>"
         )
     return f'<section id="others"><h2>Apps and other things</h2>{"".join(cards)}</section>'
+
+
+def _by_worst(group: DeviceFindings) -> tuple[int, bool, str]:
+    worst = min(group.findings, key=lambda f: (f.severity.rank, not f.kev))
+    return (worst.severity.rank, not worst.kev, group.key)
 
 
 def _todo(findings: Sequence[Finding]) -> str:

@@ -45,7 +45,7 @@ def scan_to_dict(
     """
     doc = _document(result, kind)
     if assessment is not None:
-        doc["findings"] = [finding_to_dict(f) for f in assessment.findings]
+        doc["findings"] = [finding_to_dict(d, f) for d, f in assessment.pairs()]
         doc["coverage"] = coverage_to_dict(assessment.coverage)
         doc["problems"] += [{"source": p.source, "message": p.message} for p in assessment.problems]
     return doc

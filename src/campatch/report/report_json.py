@@ -16,10 +16,17 @@ from importlib import resources
 from typing import Any
 
 from campatch import __version__
+from campatch.audit.auditor import worst_first
 from campatch.audit.baseline import Coverage
-from campatch.model import Finding, Problem
+from campatch.model import DeviceFindings, Finding, Problem
 from campatch.report.findings import coverage_to_dict, finding_to_dict
-from campatch.report.fleet import ReportDevice, device_label, device_status, firmware_age_days
+from campatch.report.fleet import (
+    ReportDevice,
+    device_label,
+    device_status,
+    findings_by_key,
+    firmware_age_days,
+)
 
 __all__ = ["FORMAT_VERSION", "SCHEMA_ID", "report_schema", "to_json"]
 
@@ -36,7 +43,7 @@ def report_schema() -> dict[str, Any]:
 
 def to_json(
     devices: Sequence[ReportDevice],
-    findings: Sequence[Finding],
+    groups: Sequence[DeviceFindings],
     coverage: Coverage | None,
     *,
     now: datetime,
@@ -46,7 +53,8 @@ def to_json(
 
     Args:
         devices: the devices reported on.
-        findings: the audit's findings, worst first.
+        groups: the audit's findings, per device (``AuditResult.by_device``); the
+            document lists them in one list, worst first.
         coverage: the audit's baseline coverage (None when no audit ran).
         now: when the report was made.
         problems: checks that failed on a device.
@@ -54,23 +62,23 @@ def to_json(
     Returns:
         JSON text valid against ``report-v1.schema.json``.
     """
+    found = findings_by_key(groups)
     document = {
         "$schema": SCHEMA_ID,
         "format": "campatch-report",
         "version": FORMAT_VERSION,
         "tool": {"name": "campatch", "version": __version__},
         "generated_at": now.isoformat(),
-        "devices": [_device(d, findings, now) for d in devices],
-        "findings": [finding_to_dict(f) for f in findings],
+        "devices": [_device(d, found.get(d.row.key, ()), now) for d in devices],
+        "findings": [finding_to_dict(g, f) for g, f in worst_first(groups)],
         "coverage": coverage_to_dict(coverage) if coverage is not None else None,
         "problems": [{"source": p.source, "message": p.message} for p in problems],
     }
     return json.dumps(document, indent=2)
 
 
-def _device(device: ReportDevice, findings: Sequence[Finding], now: datetime) -> dict[str, Any]:
+def _device(device: ReportDevice, mine: Sequence[Finding], now: datetime) -> dict[str, Any]:
     r = device.row
-    mine = [f for f in findings if f.device_key == r.key]
     return {
         "key": r.key,
         "label": device_label(r),

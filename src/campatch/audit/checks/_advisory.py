@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from campatch.audit.checks._common import Device
-from campatch.audit.interface import Check
+from campatch.audit.checks._common import CONFIRM_FIRMWARE, unorderable
+from campatch.audit.interface import DeviceIdentity, IdentityCheck
 from campatch.knowledge.index import KnowledgeBase, model_key, pattern_keys
 from campatch.knowledge.interface import vendor_key, versions_known
 from campatch.knowledge.versions import (
@@ -87,7 +87,7 @@ def _hardware_excludes(product: AffectedProduct, hardware: str | None) -> bool:
     return hardware.casefold() not in {h.casefold() for h in product.hardware}
 
 
-def matching_products(advisory: Advisory, device: Device) -> list[AffectedProduct]:
+def matching_products(advisory: Advisory, device: DeviceIdentity) -> list[AffectedProduct]:
     """The advisory's product lines that may be this device (vendor, model, hardware)."""
     if not device.vendor:
         return []
@@ -116,7 +116,7 @@ class Verdict:
     confirm_by: str = ""
 
 
-def _limits_unseen(product: AffectedProduct, device: Device) -> str:
+def _limits_unseen(product: AffectedProduct, device: DeviceIdentity) -> str:
     """How to confirm a hardware/region limit campatch cannot see; "" if none."""
     if product.hardware and device.hardware is None:
         revisions = ", ".join(product.hardware)
@@ -126,7 +126,7 @@ def _limits_unseen(product: AffectedProduct, device: Device) -> str:
     return ""
 
 
-def _unstated(device: Device) -> str:
+def _unstated(device: DeviceIdentity) -> str:
     return (
         "the advisory does not name the affected versions in a form campatch can compare; "
         f"check the vendor advisory for the {device.model or device.name} with firmware "
@@ -136,7 +136,7 @@ def _unstated(device: Device) -> str:
 
 def verdict(
     product: AffectedProduct,
-    device: Device,
+    device: DeviceIdentity,
     version: Parsed | None,
     affects: Callable[[Parsed], bool | None] | None = None,
 ) -> Verdict:
@@ -150,12 +150,12 @@ def verdict(
             (the audit passes a :class:`~campatch.knowledge.versions.RangeSet`'s).
     """
     if version is None:
-        return Verdict(None, product, device.confirm_firmware())
+        return Verdict(None, product, CONFIRM_FIRMWARE)
     if not versions_known(product):
         return Verdict(None, product, _unstated(device))
     affected = affects(version) if affects else in_any_range(version, product.ranges)
     if affected is None:
-        return Verdict(None, product, device.unorderable())
+        return Verdict(None, product, unorderable(device))
     unseen = _limits_unseen(product, device)
     if affected and unseen:
         return Verdict(None, product, unseen)
@@ -211,7 +211,7 @@ def starts_before(version: Parsed, starts: tuple[str, ...]) -> bool:
 
 
 def target_release(
-    knowledge: KnowledgeBase, device: Device, products: Sequence[AffectedProduct]
+    knowledge: KnowledgeBase, device: DeviceIdentity, products: Sequence[AffectedProduct]
 ) -> FirmwareRelease | None:
     """The lowest known release that fixes the advisory for this device, same hardware first.
 
@@ -233,7 +233,7 @@ def target_release(
     return lowest_fix(fixing, device)
 
 
-def lowest_fix(fixing: Sequence[FirmwareRelease], device: Device) -> FirmwareRelease | None:
+def lowest_fix(fixing: Sequence[FirmwareRelease], device: DeviceIdentity) -> FirmwareRelease | None:
     """The lowest of the fixing releases, one for the device's hardware revision first."""
     exact = [r for r in fixing if device.hardware is not None and r.hardware is not None]
     for group in (exact, fixing):
@@ -243,7 +243,7 @@ def lowest_fix(fixing: Sequence[FirmwareRelease], device: Device) -> FirmwareRel
 
 
 def assess_advisory(
-    advisory: Advisory, device: Device, knowledge: KnowledgeBase, check: Check
+    advisory: Advisory, device: DeviceIdentity, knowledge: KnowledgeBase, check: IdentityCheck
 ) -> Finding | None:
     """The finding ``check`` reports for one advisory and one device, if any.
 
@@ -258,7 +258,14 @@ def assess_advisory(
     release = target_release(knowledge, device, products)
     hits = [_hit_ranges(p, version) for p in products]
     return advisory_finding(
-        check, advisory, device, decided, _hit_ranges(decided.product, version), release, hits
+        check,
+        advisory,
+        device,
+        version,
+        decided,
+        _hit_ranges(decided.product, version),
+        release,
+        hits,
     )
 
 
@@ -307,9 +314,10 @@ class AdvisoryWords:
 
 
 def advisory_finding(
-    check: Check,
+    check: IdentityCheck,
     advisory: Advisory,
-    device: Device,
+    device: DeviceIdentity,
+    version: Parsed | None,
     decided: Verdict,
     decided_hits: Sequence[VersionRange],
     release: FirmwareRelease | None,
@@ -322,6 +330,7 @@ def advisory_finding(
         check: the check reporting it.
         advisory: the advisory.
         device: the device.
+        version: ``device.version()``.
         decided: the verdict :func:`decide` chose.
         decided_hits: the decided product's ranges the firmware lies in (all of them
             when none or when the firmware is unknown).
@@ -334,10 +343,8 @@ def advisory_finding(
     return Finding(
         check.id,
         words.severity or check.severity,
-        device.key,
-        device.address,
         words.title if decided.affected else f"possibly {words.title}",
-        _evidence(advisory.id, words, device, decided, decided_hits),
+        _evidence(advisory.id, words, device, version, decided, decided_hits),
         _remediation(words, device, release, hits),
         Certainty.POSSIBLE if confirm_by else Certainty.CONFIRMED,
         confirm_by,
@@ -351,7 +358,8 @@ def advisory_finding(
 def _evidence(
     advisory_id: str,
     words: AdvisoryWords,
-    device: Device,
+    device: DeviceIdentity,
+    version: Parsed | None,
     verdict: Verdict,
     hits: Sequence[VersionRange],
 ) -> str:
@@ -360,7 +368,6 @@ def _evidence(
     ranges = "; ".join(describe_range(r) for r in hits)
     where = f"affected firmware of {models}: {ranges or 'not stated in comparable form'}"
     text = f"{device.name} runs firmware {device.firmware_text}; {advisory_id} {where}"
-    version = device.version()
     if isinstance(version, Unorderable):
         text += f" (campatch cannot order it: {version.reason})"
     return text + words.evidence_tail
@@ -368,7 +375,7 @@ def _evidence(
 
 def _remediation(
     words: AdvisoryWords,
-    device: Device,
+    device: DeviceIdentity,
     release: FirmwareRelease | None,
     hits: Sequence[Sequence[VersionRange]],
 ) -> str:

@@ -18,8 +18,8 @@ identity's candidate advisories, with what they share prepared once:
   a fix is announced) is worded once per advisory and product-line match
   (:class:`~campatch.audit.checks._advisory.AdvisoryWords`).
 
-The check does this work once per identity, for a stand-in device, and copies the
-findings onto every device of the identity (:mod:`campatch.audit.checks._memo`).
+The auditor runs the check once per identity and gives every device of the identity
+the same findings (:class:`~campatch.audit.interface.IdentityCheck`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from campatch.audit.checks._advisory import (
     starts_before,
     verdict,
 )
-from campatch.audit.checks._common import Device
-from campatch.audit.interface import Check
+from campatch.audit.interface import DeviceIdentity, IdentityCheck
 from campatch.knowledge.index import KnowledgeBase, ProductLine, model_key
 from campatch.knowledge.interface import vendor_key
 from campatch.knowledge.versions import (
@@ -73,7 +72,7 @@ class Match:
 Matches = list[Match]
 
 
-def matches_key(device: Device) -> tuple[str, str | None, str | None]:
+def matches_key(device: DeviceIdentity) -> tuple[str, str | None, str | None]:
     """What :func:`matches` depends on: vendor key, model key, hardware revision."""
     vendor = device.vendor or ""
     return (
@@ -83,7 +82,7 @@ def matches_key(device: Device) -> tuple[str, str | None, str | None]:
     )
 
 
-def matches(knowledge: KnowledgeBase, device: Device) -> Matches:
+def matches(knowledge: KnowledgeBase, device: DeviceIdentity) -> Matches:
     """The advisories whose product lines may be the device's: what
     :func:`~campatch.audit.checks._advisory.matching_products` keeps, advisory by advisory."""
     if not device.vendor:
@@ -110,7 +109,7 @@ class IdentityAssessment:
             share it).
     """
 
-    def __init__(self, device: Device, knowledge: KnowledgeBase, matched: Matches) -> None:
+    def __init__(self, device: DeviceIdentity, knowledge: KnowledgeBase, matched: Matches) -> None:
         self.device = device
         self.knowledge = knowledge
         self.matched = matched
@@ -118,14 +117,14 @@ class IdentityAssessment:
         self._releases = self._catalog()
         self._lowest: dict[tuple[int, ...], FirmwareRelease | None] = {}
 
-    def findings(self, check: Check) -> Iterator[Finding]:
+    def findings(self, check: IdentityCheck) -> Iterator[Finding]:
         """The findings, in the knowledge base's advisory order."""
         for match in self.matched:
             found = self._assess(match, check)
             if found is not None:
                 yield found
 
-    def _assess(self, match: Match, check: Check) -> Finding | None:
+    def _assess(self, match: Match, check: IdentityCheck) -> Finding | None:
         dev, version = self.device, self.version
         if len(match.lines) == 1:  # most advisories: one product line matches
             line = match.lines[0]
@@ -146,7 +145,7 @@ class IdentityAssessment:
             decided_hits = next(h for v, h in zip(verdicts, hits, strict=True) if v is decided)
         release = self._target(match.ranges)
         return advisory_finding(
-            check, match.advisory, dev, decided, decided_hits, release, hits, match.words
+            check, match.advisory, dev, version, decided, decided_hits, release, hits, match.words
         )
 
     def _hits(self, line: ProductLine) -> Sequence[VersionRange]:

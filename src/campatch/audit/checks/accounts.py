@@ -35,8 +35,6 @@ class UnexpectedAccountsCheck:
         yield Finding(
             check=self.id,
             severity=self.severity,
-            device_key=device.key,
-            address=device.report.address,
             title=f"{len(extra)} account(s) you did not declare: {names}",
             evidence=(
                 f"device accounts: {', '.join(accounts)}; declared: {', '.join(declared) or 'none'}"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from campatch.audit.checks._common import Device, finding
+from campatch.audit.checks._common import finding
 from campatch.audit.interface import AuditContext
 from campatch.knowledge.versions import Ordering, Scheme, compare, parse_version
-from campatch.model import Finding, Severity, ViewerApp
+from campatch.model import DeviceFindings, Severity, ViewerApp
 
 __all__ = ["APP_CHECKS", "ViewerAppOutdated", "app_key"]
 
@@ -36,7 +36,7 @@ class ViewerAppOutdated:
     severity: Severity = Severity.MEDIUM
     provisions: tuple[str, ...] = ("ETSI 5.3-1", "OWASP I3", "OWASP I5")
 
-    def run_apps(self, ctx: AuditContext) -> Iterator[Finding]:
+    def run_apps(self, ctx: AuditContext) -> Iterator[DeviceFindings]:
         """One finding per outdated (or not comparable) app the catalog knows."""
         catalog = _catalog(ctx)
         for (name, platform), installed in sorted(ctx.owner_apps.items()):
@@ -44,7 +44,7 @@ class ViewerAppOutdated:
             if app is not None:
                 yield from self._compare(app, installed)
 
-    def _compare(self, app: ViewerApp, installed: str) -> Iterator[Finding]:
+    def _compare(self, app: ViewerApp, installed: str) -> Iterator[DeviceFindings]:
         where = app.url or app.provenance.url or f"the {app.platform} app store"
         order = compare(
             parse_version(Scheme.GENERIC, installed),
@@ -52,12 +52,9 @@ class ViewerAppOutdated:
         )
         if order in (Ordering.EQUAL, Ordering.GREATER):
             return
-        subject = Device(
-            app_key(app.name, app.platform), "", app.vendor, app.name, None, installed, None
-        )
         unsure = order is Ordering.UNKNOWN
-        yield finding(
-            self, subject,
+        found = finding(
+            self,
             title=f"{app.name} on {app.platform} is {'possibly ' if unsure else ''}outdated",
             evidence=f"installed {installed}; latest {app.latest_version}"
             + (f" released {app.released}" if app.released else "")
@@ -67,6 +64,7 @@ class ViewerAppOutdated:
             + f" from {where}.",
             confirm_by=f"check the version of {app.name} in its About screen" if unsure else "",
         )  # fmt: skip
+        yield DeviceFindings(app_key(app.name, app.platform), "", (found,))
 
 
 APP_CHECKS = (ViewerAppOutdated(),)

@@ -50,8 +50,6 @@ class ConfigChangedCheck:
         return Finding(
             check=self.id,
             severity=severity,
-            device_key=device.key,
-            address=device.report.address,
             title=what[:1].upper() + what[1:],
             evidence=f"{what} (compared with the previous scan)",
             remediation=(

@@ -44,8 +44,6 @@ class ClockWrongCheck:
         yield Finding(
             check=self.id,
             severity=severity,
-            device_key=device.key,
-            address=device.report.address,
             title=f"Clock is {_describe(offset)}",
             evidence=f"ONVIF GetSystemDateAndTime differs from campatch's clock by {offset:+.0f} s",
             remediation=(

@@ -44,8 +44,6 @@ class DefaultCredentialsCheck:
         return Finding(
             check=self.id,
             severity=self.severity,
-            device_key=device.key,
-            address=device.report.address,
             title=f"Default password for {login.username!r} accepted {where}",
             evidence=evidence,
             remediation=(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from campatch.audit.checks._common import Device, finding
+from campatch.audit.checks._common import finding
 from campatch.audit.interface import AuditContext, DeviceFacts
 from campatch.knowledge.versions import Scheme, scheme_for_vendor
 from campatch.model import Finding, Service, Severity
@@ -105,9 +105,9 @@ class TelnetOpen:
         """One finding listing the telnet ports."""
         services = _open(device, (23, 2323), "telnet")
         if services:
-            dev = Device.of(device)
+            dev = device.identity
             yield finding(
-                self, dev,
+                self,
                 title="telnet is open: botnets such as Mirai log in this way",
                 evidence=f"telnet answered on {_ports(services)}",
                 remediation="Switch telnet off in the device settings; if it has no such switch, "
@@ -128,9 +128,9 @@ class SshOpen:
         """One finding listing the SSH port."""
         services = _open(device, (22,), "ssh")
         if services:
-            dev = Device.of(device)
+            dev = device.identity
             yield finding(
-                self, dev,
+                self,
                 title="SSH is open",
                 evidence=f"SSH answered on {_ports(services)}",
                 remediation="Switch SSH off unless you use it"
@@ -150,13 +150,12 @@ class RtspOpen:
         """One finding listing the open stream URLs."""
         urls = device.report.security.rtsp_open
         if urls:
-            dev = Device.of(device)
             yield finding(
-                self, dev,
+                self,
                 title="anyone on the network can watch the video: the stream needs no password",
                 evidence=f"RTSP DESCRIBE answered 200 without credentials for {', '.join(urls)}",
                 remediation="Turn on RTSP authentication"
-                f"{where_setting(dev.vendor, 'rtsp')} and give the camera a strong password.",
+                f"{where_setting(device.identity.vendor, 'rtsp')} and give the camera a strong password.",
             )  # fmt: skip
 
 
@@ -172,9 +171,8 @@ class SnapshotOpen:
         """One finding listing the open snapshot URLs."""
         urls = device.report.security.snapshot_open
         if urls:
-            dev = Device.of(device)
             yield finding(
-                self, dev,
+                self,
                 title="anyone on the network can fetch pictures: the snapshot needs no password",
                 evidence=f"an image was served without credentials at {', '.join(urls)}",
                 remediation="Turn off anonymous access to snapshots in the camera's user or "
@@ -193,9 +191,9 @@ class OnvifUnauthenticated:
     def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
         """One finding when the ONVIF device service answered without credentials."""
         if device.report.security.onvif_open:
-            dev = Device.of(device)
+            dev = device.identity
             yield finding(
-                self, dev,
+                self,
                 title="ONVIF answers without a password",
                 evidence="the ONVIF device service returned device information without credentials",
                 remediation="Require authentication for ONVIF"
@@ -223,7 +221,7 @@ class InsecureWebLogin:
     def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
         """One finding per transport problem observed."""
         security = device.report.security
-        dev = Device.of(device)
+        dev = device.identity
         fix = f"Turn on HTTPS{where_setting(dev.vendor, 'https')} and use only https:// addresses"
         problems = [p.strip() for p in (security.web_tls or "").split(",") if p.strip()]
         for problem in problems:
@@ -233,15 +231,15 @@ class InsecureWebLogin:
                 problem, (f"web TLS problem: {problem}", Severity.MEDIUM)
             )
             yield finding(
-                self, dev, title=text, severity=severity,
-                evidence=f"web server at {dev.address}: {problem}",
+                self, title=text, severity=severity,
+                evidence=f"web server at {device.report.address}: {problem}",
                 remediation=f"{fix}; if the problem remains, install the newest firmware.",
             )  # fmt: skip
         if security.basic_auth_over_http:
             yield finding(
-                self, dev,
+                self,
                 title="the web login sends the password almost in clear (Basic over HTTP)",
-                evidence=f"http://{dev.address}/ accepts HTTP Basic authentication without TLS",
+                evidence=f"http://{device.report.address}/ accepts HTTP Basic authentication without TLS",
                 remediation=f"{fix}, so the password is never sent unencrypted.",
             )  # fmt: skip
 
@@ -256,14 +254,14 @@ class VendorSdkPort:
 
     def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
         """One finding per SDK port of the device's vendor (or of an unknown vendor)."""
-        dev = Device.of(device)
+        dev = device.identity
         scheme = scheme_for_vendor(dev.vendor)
         for service in device.report.services:
             owner = _SDK_PORTS.get(service.port) if service.transport == "tcp" else None
             if owner is None or (dev.vendor and owner[0] is not scheme):
                 continue
             yield finding(
-                self, dev,
+                self,
                 title=f"{owner[1]} is open",
                 evidence=f"port {service.port}/tcp answered ({service.protocol})",
                 remediation="Keep this port reachable only inside your network: never forward it "
@@ -282,17 +280,17 @@ class UpnpP2pEnabled:
     def run(self, device: DeviceFacts, ctx: AuditContext) -> Iterator[Finding]:
         """A finding for UPnP on, and one for P2P on."""
         security = device.report.security
-        dev = Device.of(device)
+        dev = device.identity
         if security.upnp_enabled:
             yield finding(
-                self, dev,
+                self,
                 title="UPnP is on: the device can open ports to the internet on your router",
                 evidence="the device's UPnP (port mapping) setting is enabled",
                 remediation=f"Switch UPnP off{where_setting(dev.vendor, 'upnp')}.",
             )  # fmt: skip
         if security.p2p_enabled:
             yield finding(
-                self, dev,
+                self,
                 title="P2P cloud access is on: the device is reachable through the vendor's cloud",
                 evidence="the device's P2P / cloud service setting is enabled",
                 remediation=f"Switch P2P off{where_setting(dev.vendor, 'p2p')} unless you use the "

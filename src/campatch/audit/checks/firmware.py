@@ -7,24 +7,23 @@
 - **end-of-life** (high, ETSI 5.3-13): a release of the model is marked end-of-life:
   the vendor has stopped fixing it ("no supported firmware").
 
-Both depend only on the device's identity, so they are worked out once per identity
-(:class:`~campatch.audit.checks._memo.IdentityMemo`).
+Both depend only on the device's identity: they are identity checks, run once per
+identity (:class:`~campatch.audit.interface.IdentityCheck`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from campatch.audit.checks._common import Device, finding
-from campatch.audit.checks._memo import IdentityMemo
-from campatch.audit.interface import AuditContext, DeviceFacts
+from campatch.audit.checks._common import CONFIRM_FIRMWARE, finding, unorderable
+from campatch.audit.interface import AuditContext, DeviceIdentity
 from campatch.knowledge.versions import FirmwareVersion, Ordering, compare, parse_version
 from campatch.model import Finding, FirmwareRelease, Severity
 
-__all__ = ["CHECKS", "EndOfLife", "FirmwareOutdated", "latest_release"]
+__all__ = ["IDENTITY_CHECKS", "EndOfLife", "FirmwareOutdated", "latest_release"]
 
 
-def _releases(device: Device, ctx: AuditContext) -> list[FirmwareRelease]:
+def _releases(device: DeviceIdentity, ctx: AuditContext) -> list[FirmwareRelease]:
     if not device.vendor or not device.model:
         return []
     return ctx.knowledge.releases_for(device.vendor, device.model, device.hardware)
@@ -64,14 +63,8 @@ class FirmwareOutdated:
         "8259A update",
     )
 
-    def __init__(self) -> None:
-        self._memo = IdentityMemo()
-
-    def run(self, device: DeviceFacts, ctx: AuditContext) -> list[Finding]:
+    def run_identity(self, dev: DeviceIdentity, ctx: AuditContext) -> Iterator[Finding]:
         """At most one finding: the newest release to install, or why it is unsure."""
-        return self._memo.findings(device, ctx, self._assess)
-
-    def _assess(self, dev: Device, ctx: AuditContext) -> Iterator[Finding]:
         releases = _releases(dev, ctx)
         if not releases:
             return
@@ -84,22 +77,24 @@ class FirmwareOutdated:
             yield self._unsure(dev, releases, False)
         elif compare(current, parse_version(dev.vendor, latest.version)) is Ordering.LESS:
             yield finding(
-                self, dev,
+                self,
                 title=f"firmware {dev.firmware_text} is older than {latest.version}",
                 evidence=f"{dev.name} runs {dev.firmware_text}; the latest known release for it "
                 f"is {latest.version}" + (f" ({latest.released})" if latest.released else ""),
                 remediation=f"Install firmware {latest.version} for the {dev.model} from {_source(latest)}.",
             )  # fmt: skip
 
-    def _unsure(self, dev: Device, releases: Sequence[FirmwareRelease], unread: bool) -> Finding:
+    def _unsure(
+        self, dev: DeviceIdentity, releases: Sequence[FirmwareRelease], unread: bool
+    ) -> Finding:
         known = ", ".join(sorted({r.version for r in releases})[:5])
         return finding(
-            self, dev,
+            self,
             title="firmware possibly older than the latest known release",
             evidence=f"{dev.name} runs {dev.firmware_text}; known releases for it: {known}",
             remediation=f"Compare the firmware with the vendor's latest release for the {dev.model} "
             f"and install it from {_source(releases[-1])}.",
-            confirm_by=dev.confirm_firmware() if unread else dev.unorderable(),
+            confirm_by=CONFIRM_FIRMWARE if unread else unorderable(dev),
         )  # fmt: skip
 
 
@@ -111,20 +106,14 @@ class EndOfLife:
     severity: Severity = Severity.HIGH
     provisions: tuple[str, ...] = ("ETSI 5.3-13", "OWASP I5", "8259A update")
 
-    def __init__(self) -> None:
-        self._memo = IdentityMemo()
-
-    def run(self, device: DeviceFacts, ctx: AuditContext) -> list[Finding]:
+    def run_identity(self, dev: DeviceIdentity, ctx: AuditContext) -> Iterator[Finding]:
         """One finding when any known release of the model is marked end-of-life."""
-        return self._memo.findings(device, ctx, self._assess)
-
-    def _assess(self, dev: Device, ctx: AuditContext) -> Iterator[Finding]:
         marked = [r for r in _releases(dev, ctx) if r.end_of_life]
         if not marked:
             return
         last = marked[-1]
         yield finding(
-            self, dev,
+            self,
             title=f"the {dev.model} is end-of-life: no supported firmware",
             evidence=f"{last.provenance.source} marks the {dev.model} end-of-life with release "
             f"{last.version}" + (f" ({last.provenance.url})" if last.provenance.url else ""),
@@ -133,4 +122,4 @@ class EndOfLife:
         )  # fmt: skip
 
 
-CHECKS = (FirmwareOutdated(), EndOfLife())
+IDENTITY_CHECKS = (FirmwareOutdated(), EndOfLife())

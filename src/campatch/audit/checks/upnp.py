@@ -33,8 +33,6 @@ class UpnpPortForwardCheck:
         return Finding(
             check=self.id,
             severity=self.severity,
-            device_key=device.key,
-            address=device.report.address,
             title=(
                 f"the router forwards external port {forward.external_port} to this camera's "
                 f"port {forward.internal_port}: it is reachable from the internet"

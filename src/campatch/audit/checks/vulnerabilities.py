@@ -23,9 +23,9 @@ first fixed version, else it says no fix is known.
 :func:`assess_advisory` is the definition: one advisory, one device, worked out with
 :func:`matching_products`, :func:`~campatch.knowledge.versions.in_any_range` and
 :func:`target_release`. :class:`KnownVulnerability` gives the same findings faster
-(:mod:`campatch.audit.checks._identity`): once per device identity instead of once per
-device (:mod:`campatch.audit.checks._memo`), from the knowledge base's compiled product
-lines. The tests hold the two against each other on random corpora.
+(:mod:`campatch.audit.checks._identity`): it is an identity check, run once per device
+identity, from the knowledge base's compiled product lines. The tests hold the two
+against each other on random corpora.
 """
 
 from __future__ import annotations
@@ -37,14 +37,13 @@ from campatch.audit.checks._advisory import (
     matching_products,
     target_release,
 )
-from campatch.audit.checks._common import Device
 from campatch.audit.checks._identity import IdentityAssessment, Matches, matches, matches_key
-from campatch.audit.checks._memo import IdentityMemo
-from campatch.audit.interface import AuditContext, DeviceFacts
+from campatch.audit.checks._memo import ContextMemo
+from campatch.audit.interface import AuditContext, DeviceIdentity
 from campatch.model import Finding, Severity
 
 __all__ = [
-    "CHECKS",
+    "IDENTITY_CHECKS",
     "NO_FIX",
     "KnownVulnerability",
     "assess_advisory",
@@ -58,10 +57,9 @@ class KnownVulnerability:
     """Advisories (CVE, CISA KEV) that apply to the device's firmware.
 
     The findings depend only on the device's identity (vendor, model, hardware,
-    firmware, build) and the knowledge base, so they are worked out once per identity
-    for one :class:`AuditContext` and copied for each device with its own key and
-    address (:class:`~campatch.audit.checks._memo.IdentityMemo`). Devices that differ
-    only in firmware also share which advisories' product lines match them.
+    firmware, build) and the knowledge base. Identities that differ only in firmware
+    share which advisories' product lines match them (kept for one
+    :class:`AuditContext`).
     """
 
     id: str = "known-vulnerability"
@@ -76,15 +74,12 @@ class KnownVulnerability:
     )
 
     def __init__(self) -> None:
-        self._memo = IdentityMemo()
+        self._memo = ContextMemo()
 
-    def run(self, device: DeviceFacts, ctx: AuditContext) -> list[Finding]:
-        """One finding per advisory the device is (possibly) affected by."""
-        if not Device.of(device).vendor:
+    def run_identity(self, dev: DeviceIdentity, ctx: AuditContext) -> list[Finding]:
+        """One finding per advisory the identity is (possibly) affected by."""
+        if not dev.vendor:
             return []
-        return self._memo.findings(device, ctx, self._assess)
-
-    def _assess(self, dev: Device, ctx: AuditContext) -> list[Finding]:
         store = self._memo.store(ctx)
         key = ("matches", *matches_key(dev))
         matched: Matches | None = store.get(key)
@@ -93,4 +88,4 @@ class KnownVulnerability:
         return list(IdentityAssessment(dev, ctx.knowledge, matched).findings(self))
 
 
-CHECKS = (KnownVulnerability(),)
+IDENTITY_CHECKS = (KnownVulnerability(),)
