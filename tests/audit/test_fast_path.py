@@ -16,15 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from campatch.audit.auditor import (
-    all_app_checks,
-    all_checks,
-    all_identity_checks,
-    audit,
-    finding_order,
-)
+from campatch.audit.auditor import all_app_checks, all_checks, all_identity_checks, audit
 from campatch.audit.checks.vulnerabilities import KnownVulnerability, assess_advisory
 from campatch.audit.interface import AuditContext, DeviceFacts, DeviceIdentity
+from campatch.audit.result import finding_order
 from campatch.knowledge.index import KnowledgeBase
 from campatch.knowledge.interface import ALL_VERSIONS
 from campatch.knowledge.store import KnowledgeStore

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from campatch.audit.auditor import finding_order
+from campatch.audit.result import finding_order
 from campatch.inventory.interface import DeviceRow
 from campatch.model import (
     Advisory,

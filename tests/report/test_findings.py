@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import jsonschema
 from rich.console import Console
 
-from campatch.audit.auditor import AuditResult
 from campatch.audit.baseline import coverage
+from campatch.audit.result import AuditResult
 from campatch.model import ScanResult
 from campatch.report.findings import print_findings
 from campatch.report.json import scan_schema, scan_to_dict

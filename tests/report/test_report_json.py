@@ -6,8 +6,8 @@ import json
 
 import jsonschema
 
-from campatch.audit.auditor import worst_first
 from campatch.audit.baseline import coverage
+from campatch.audit.result import worst_first
 from campatch.model import Problem
 from campatch.report.report_json import report_schema, to_json
 from report.report_fixtures import (

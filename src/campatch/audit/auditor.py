@@ -9,12 +9,9 @@ Identity checks run once per identity and :class:`AuditContext`; every device of
 identity gets the same :class:`~campatch.model.Finding` objects (an inventory of
 10,000 devices holds about a thousand identities, and most findings come from them).
 
-Each device's findings are ordered worst first (:func:`finding_order`: severity, CISA
-KEV before the rest, confirmed before possible, check, advisory) and devices in the
-order of their worst finding, then by key. :meth:`AuditResult.pairs` gives the one
-list across devices that the JSON and CSV reports write. A check that raises on one
-device does not stop the audit: the error is kept in :attr:`AuditResult.problems` (a
-skip reason, never silence).
+The result and its order are in :mod:`campatch.audit.result`. A check that raises on
+one device does not stop the audit: the error is kept in
+:attr:`~campatch.audit.result.AuditResult.problems` (a skip reason, never silence).
 
 Library entry points:
 
@@ -31,14 +28,13 @@ import contextlib
 import gc
 import importlib
 import logging
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import cast
 
-from campatch.audit.baseline import Coverage, coverage
+from campatch.audit.baseline import coverage
 from campatch.audit.interface import (
     AppCheck,
     AuditContext,
@@ -47,21 +43,13 @@ from campatch.audit.interface import (
     DeviceIdentity,
     IdentityCheck,
 )
+from campatch.audit.result import AuditResult, InOrder, device_order
 from campatch.inventory.interface import InventoryStore
 from campatch.knowledge.index import KnowledgeBase
-from campatch.model import (
-    Certainty,
-    DeviceFindings,
-    Finding,
-    HostReport,
-    Problem,
-    ScanResult,
-    Severity,
-)
+from campatch.model import DeviceFindings, Finding, HostReport, Problem, ScanResult
 
 __all__ = [
     "CHECK_MODULES",
-    "AuditResult",
     "all_app_checks",
     "all_checks",
     "all_identity_checks",
@@ -69,9 +57,7 @@ __all__ = [
     "audit",
     "devices_from_inventory",
     "devices_from_scan",
-    "finding_order",
     "now_utc",
-    "worst_first",
 ]
 
 logger = logging.getLogger(__name__)
@@ -122,72 +108,11 @@ def all_app_checks() -> list[AppCheck]:
     return [c for m in _modules() for c in cast("Sequence[AppCheck]", getattr(m, "APP_CHECKS", ()))]
 
 
-_RANK = {severity: severity.rank for severity in Severity}
-
-#: :func:`finding_order`'s value.
-Order = tuple[int, bool, bool, str, str]
-
-
-def finding_order(f: Finding) -> Order:
-    """Sort key of a device's findings, worst first: severity, KEV first, confirmed
-    before possible, check id, advisory id."""
-    return (
-        _RANK[f.severity],
-        not f.kev,
-        f.certainty is not Certainty.CONFIRMED,
-        f.check,
-        f.advisory,
-    )
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    """The outcome of an audit.
-
-    Args:
-        by_device: each device (and viewer app) with findings, the device whose worst
-            finding is worst first, then by key; each one's findings worst first.
-        coverage: baseline items assessed, not assessed and not assessable.
-        checks: ids of the checks that ran.
-        devices: how many devices were assessed.
-        problems: checks that failed on a device, with the reason.
-    """
-
-    by_device: tuple[DeviceFindings, ...]
-    coverage: Coverage
-    checks: tuple[str, ...]
-    devices: int
-    problems: tuple[Problem, ...] = ()
-    count: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "count", sum(len(d.findings) for d in self.by_device))
-
-    def pairs(self) -> list[tuple[DeviceFindings, Finding]]:
-        """Every finding with its device, worst first across devices (see :func:`worst_first`)."""
-        return worst_first(self.by_device)
-
-    def worst(self) -> Severity | None:
-        """The severity of the worst finding; None when nothing was found."""
-        return self.by_device[0].findings[0].severity if self.by_device else None
-
-
-def worst_first(groups: Iterable[DeviceFindings]) -> list[tuple[DeviceFindings, Finding]]:
-    """Findings of several devices in one list: severity, KEV first, device key, then
-    each device's own order (confirmed before possible, check, advisory)."""
-    buckets: dict[tuple[int, bool], list[tuple[DeviceFindings, Finding]]] = {}
-    for group in sorted(groups, key=lambda g: g.key):
-        for f in group.findings:  # already worst first: each bucket's part is one run
-            buckets.setdefault((_RANK[f.severity], not f.kev), []).append((group, f))
-    return [pair for bucket in sorted(buckets) for pair in buckets[bucket]]
-
-
 @dataclass
 class _Shared:
-    """An identity's findings (worst first), their order keys, and the checks that failed."""
+    """An identity's findings, and the identity checks that failed on it."""
 
-    findings: tuple[Finding, ...]
-    keys: list[Order]
+    findings: InOrder
     failed: list[tuple[IdentityCheck, Exception]]
 
 
@@ -202,21 +127,7 @@ def _run_identity(
         except Exception as err:  # a broken check or record must not end the audit
             logger.warning("check %s failed on %s", check.id, identity, exc_info=err)
             failed.append((check, err))
-    found.sort(key=finding_order)
-    return _Shared(tuple(found), [finding_order(f) for f in found], failed)
-
-
-def _merged(shared: _Shared, own: list[Finding]) -> tuple[Finding, ...]:
-    """A device's findings: its identity's (shared, already in order) and its own."""
-    if not own:
-        return shared.findings
-    own.sort(key=finding_order)
-    if not shared.findings:
-        return tuple(own)
-    merged = list(shared.findings)
-    for placed, f in enumerate(own):  # each earlier one sorts before f: `placed` shifts
-        merged.insert(bisect_right(shared.keys, finding_order(f)) + placed, f)
-    return tuple(merged)
+    return _Shared(InOrder(found), failed)
 
 
 def _problem(check: Check | IdentityCheck, key: str, err: Exception) -> Problem:
@@ -229,11 +140,6 @@ def _run_apps(check: AppCheck, ctx: AuditContext) -> tuple[list[DeviceFindings],
     except Exception as err:  # a broken check or record must not end the audit
         logger.warning("check %s failed", check.id, exc_info=True)
         return [], Problem(f"check:{check.id}", f"apps: {type(err).__name__}: {err}")
-
-
-def _by_worst(group: DeviceFindings) -> tuple[int, bool, str]:
-    worst = group.findings[0]
-    return (_RANK[worst.severity], not worst.kev, group.key)
 
 
 def audit(
@@ -269,7 +175,7 @@ def audit(
             if problem is not None:
                 problems.append(problem)
         groups.extend(_joined(apps))
-        groups.sort(key=_by_worst)
+        groups.sort(key=device_order)
     ran: list[Check | IdentityCheck | AppCheck] = [*identity_checks, *checks, *app_checks]
     return AuditResult(
         by_device=tuple(groups),
@@ -310,7 +216,7 @@ def _assess_devices(
             except Exception as err:  # a broken check or record must not end the audit
                 logger.warning("check %s failed on %s", check.id, device.key, exc_info=err)
                 problems.append(_problem(check, device.key, err))
-        found = _merged(shared, own)
+        found = shared.findings.merged(own)
         if found:
             groups.append(DeviceFindings(device.key, device.report.address, found))
     return groups, count
@@ -326,8 +232,8 @@ def _joined(groups: list[DeviceFindings]) -> list[DeviceFindings]:
         if seen is None:
             by_key[group.key] = group
         else:
-            joined = sorted((*seen.findings, *group.findings), key=finding_order)
-            by_key[group.key] = DeviceFindings(group.key, seen.address, tuple(joined))
+            joined = InOrder(seen.findings).merged(list(group.findings))
+            by_key[group.key] = DeviceFindings(group.key, seen.address, joined)
     return list(by_key.values())
 
 

@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from campatch.audit.auditor import AuditResult, audit, devices_from_inventory, now_utc
+from campatch.audit.auditor import audit, devices_from_inventory, now_utc
 from campatch.audit.interface import AuditContext, DeviceFacts
+from campatch.audit.result import AuditResult
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import ExitCode, OutputFormat, stdout
 from campatch.cli.apps import app_labels

@@ -21,8 +21,9 @@ from typing import Annotated, assert_never
 
 import typer
 
-from campatch.audit.auditor import AuditResult, audit, devices_from_inventory, now_utc
+from campatch.audit.auditor import audit, devices_from_inventory, now_utc
 from campatch.audit.interface import AuditContext
+from campatch.audit.result import AuditResult
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import fatal
 from campatch.inventory.apps import open_owner_apps

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from campatch.audit.auditor import AuditResult, assess_scan, devices_from_scan
+from campatch.audit.auditor import assess_scan, devices_from_scan
 from campatch.audit.probes.ledger import MemoryLedger
 from campatch.audit.probes.security import ProbeOptions
+from campatch.audit.result import AuditResult
 from campatch.cli._common import DbOption, inventory
 from campatch.cli._output import ExitCode, OutputFormat, ProgressBar, stdout
 from campatch.cli.apps import app_labels

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from campatch.audit.auditor import AuditResult
+from campatch.audit.result import AuditResult
 from campatch.cli._output import OutputFormat, stderr, stdout
 from campatch.cli.scan import scan_and_assess, show
 from campatch.config import Settings, data_dir

@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from campatch.audit.auditor import worst_first
+from campatch.audit.result import worst_first
 from campatch.model import DeviceFindings, Finding, Severity
 from campatch.report.fleet import ReportDevice, findings_by_key, firmware_age_days, plain
 

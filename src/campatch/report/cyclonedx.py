@@ -53,7 +53,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from campatch import __version__
-from campatch.audit.auditor import worst_first
+from campatch.audit.result import worst_first
 from campatch.errors import ReportError
 from campatch.model import Advisory, Certainty, DeviceFindings, Finding, Severity
 from campatch.report.fleet import (

@@ -14,8 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from campatch.audit.auditor import AuditResult
 from campatch.audit.baseline import Coverage
+from campatch.audit.result import AuditResult
 from campatch.model import Certainty, DeviceFindings, Field, Finding, HostReport, Severity
 
 __all__ = [

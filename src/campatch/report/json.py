@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from campatch import __version__
-from campatch.audit.auditor import AuditResult
+from campatch.audit.result import AuditResult
 from campatch.model import DeviceClass, Field, FieldValue, HostReport, ScanResult
 from campatch.report.findings import coverage_to_dict, finding_to_dict
 

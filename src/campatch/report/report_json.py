@@ -16,8 +16,8 @@ from importlib import resources
 from typing import Any
 
 from campatch import __version__
-from campatch.audit.auditor import worst_first
 from campatch.audit.baseline import Coverage
+from campatch.audit.result import worst_first
 from campatch.model import DeviceFindings, Finding, Problem
 from campatch.report.findings import coverage_to_dict, finding_to_dict
 from campatch.report.fleet import (
