@@ -114,3 +114,7 @@ class CredentialStoreError(CampatchError):
 
 class ReportError(CampatchError):
     """A report cannot be produced as valid output (nothing was written)."""
+
+
+class JobBusyError(CampatchError):
+    """Another process is running this upgrade job (one process per job, per database)."""

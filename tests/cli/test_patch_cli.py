@@ -28,6 +28,7 @@ from campatch.model import (
     ScanResult,
     VersionRange,
 )
+from campatch.patch.jobs import DeviceJob, Step
 
 SOURCE = Provenance("test", "https://vendor.example/firmware")
 MODEL = "DS-2CD2032F-I"
@@ -137,3 +138,21 @@ def test_a_format_that_does_not_fit_the_mode_is_a_usage_error(home: Path) -> Non
     run = campatch(home, "--plan", "--format", "html")
     assert run.returncode == 2
     assert "use table or json" in run.stderr
+
+
+def test_resuming_a_job_another_process_runs_is_refused_before_anything_is_written(
+    home: Path,
+) -> None:
+    device = DeviceJob(0, "mac:00:11:22:33:44:10", HIK, f"Hikvision {MODEL}", "hikvision", 1,
+                       "V5.4.0 build 160530", ("V5.5.0 build 180101",), (SHA,))  # fmt: skip
+    with open_store(f"sqlite:///{home / 'inventory.db'}") as store:
+        job = store.jobs().create_job({"waves": [1.0]}, [device])
+        before = len(store.journal().entries(None))
+        with store.jobs().exclusive(job.id):  # as a running `campatch patch` holds it
+            run = campatch(home, "--resume", "--job", str(job.id), "--yes")
+        assert run.returncode == 2
+        assert run.stderr.strip() == (
+            f"campatch: error: job {job.id} is being run by another campatch process"
+        )
+        assert len(store.journal().entries(None)) == before  # no "rollout-resume" record
+        assert store.jobs().device_jobs(job.id)[0].step is Step.PENDING

@@ -237,7 +237,7 @@ def test_jobs_survive_reopening_the_database(db_url: str) -> None:
 def test_frozen_clock_stamps_rows_and_events(store: SqlInventoryStore) -> None:
     t0 = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)
     ticks = iter(t0 + timedelta(minutes=i) for i in range(10))
-    jobs = SqlJobStore(store._session, clock=lambda: next(ticks))
+    jobs = SqlJobStore(store._session, store._job_lock, clock=lambda: next(ticks))
     job = jobs.create_job(SETTINGS, FLEET[:1])
 
     moved = jobs.update_device(job.id, FLEET[0].device_key, DeviceUpdate(Step.PREFLIGHT))

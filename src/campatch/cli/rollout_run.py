@@ -1,20 +1,20 @@
 """``campatch patch`` without ``--plan``: start or resume a rollout.
 
-One process drives one job at a time: a lock file per job in the data directory
-stops a second ``--resume`` of the same job (the lock dies with its process, so a
-SIGKILLed run never blocks the next).
+One process drives one job at a time, among all processes that use the inventory
+(``JobStore.exclusive``: a lock file beside SQLite, an advisory lock in PostgreSQL,
+see :mod:`campatch.inventory.job_lock`). A second ``--resume`` of a running job is
+refused; the lock dies with its process, so a SIGKILLed run never blocks the next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import typer
 
@@ -86,26 +86,30 @@ class RolloutRun:
                 fatal("no device is left to upgrade", "see the reasons above")
             journal.append("rollout-start", "started", detail={"job": job.id},
                            actor=_actor())  # fmt: skip
-            self._run(store, job)
+            with store.jobs().exclusive(job.id):
+                self._run(store, job)
 
     def resume(self, job_id: int | None) -> None:
         """Continue an unfinished job (explicit operator action: journalled)."""
         store = inventory(self.db)
         with contextlib.closing(store):
             jobs = store.jobs()
-            job = _resumable(jobs, job_id)
-            store.journal(_actor()).append("rollout-resume", str(job.state),
-                                   detail={"job": job.id, "was": job.reason}, actor=_actor())  # fmt: skip
-            job = jobs.set_job_state(job.id, JobState.RUNNING, "")
-            self._run(store, job)
+            chosen = _resumable(jobs, job_id)
+            with jobs.exclusive(chosen.id):
+                job = _resumable(jobs, chosen.id)  # another process may have ended it
+                store.journal(_actor()).append("rollout-resume", str(job.state),
+                                       detail={"job": job.id, "was": job.reason}, actor=_actor())  # fmt: skip
+                job = jobs.set_job_state(job.id, JobState.RUNNING, "")
+                self._run(store, job)
 
     # --- the run ---------------------------------------------------------------------
 
     def _run(self, store: InventoryStore, job: Job) -> None:
+        """Run ``job`` (the caller holds its lock), refresh the inventory, print, exit."""
         jobs = store.jobs()
         logins = open_vault().snapshot()  # decrypted once for the rollout and the re-scan
         live = LiveProgress(enabled=not self.json_out and sys.stderr.isatty())
-        with _job_lock(job.id), live:
+        with live:
             job = asyncio.run(run_job(
                 job, jobs, credentials=logins, images=FirmwareStore(),
                 limits=Limits(), port_map=self.port_map, journal=store.journal(_actor()),
@@ -183,21 +187,6 @@ def _resumable(jobs: JobStore, job_id: int | None) -> Job:
     if not job.state.resumable:
         fatal(f"job {job.id} is finished ({job.state})")
     return job
-
-
-@contextlib.contextmanager
-def _job_lock(job_id: int) -> Iterator[None]:
-    folder = config.data_dir() / "jobs"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(folder / f"job-{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fatal(f"job {job_id} is being run by another campatch process")
-        yield
-    finally:
-        os.close(fd)
 
 
 def _actor() -> str:

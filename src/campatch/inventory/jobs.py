@@ -61,12 +61,28 @@ class SqlJobStore:
 
     Args:
         session: the store's transaction opener.
+        lock: the job lock for this database (:mod:`campatch.inventory.job_lock`).
         clock: the time written on rows and events (tests freeze it).
     """
 
-    def __init__(self, session: SessionOpener, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        session: SessionOpener,
+        lock: Callable[[int], AbstractContextManager[None]],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._session = session
+        self._lock = lock
         self._clock = clock
+
+    def exclusive(self, job_id: int) -> AbstractContextManager[None]:
+        """Hold the job for this process while the block runs (see the protocol).
+
+        Raises:
+            JobBusyError: another process, here or on another host, holds it.
+            InventoryError: the lock cannot be taken.
+        """
+        return self._lock(job_id)
 
     def create_job(self, settings: Mapping[str, Any], devices: Sequence[DeviceJob]) -> Job:
         """Store a new RUNNING job and its devices (their ``job_id`` is replaced).

@@ -21,7 +21,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from campatch.inventory.interface import (
     LoginAttempt,
     ScanRow,
 )
+from campatch.inventory.job_lock import file_lock, postgres_lock
 from campatch.inventory.jobs import SqlJobStore
 from campatch.inventory.journal import SqlJournal
 from campatch.inventory.tables import (
@@ -285,7 +286,16 @@ class SqlInventoryStore:
 
     def jobs(self) -> SqlJobStore:
         """The upgrade jobs kept in this database (:class:`~campatch.patch.jobs.JobStore`)."""
-        return SqlJobStore(self._session)
+        return SqlJobStore(self._session, self._job_lock)
+
+    def _job_lock(self, job_id: int) -> AbstractContextManager[None]:
+        """The lock that keeps a job to one process, for this database's kind."""
+        if self._url.get_backend_name() == "postgresql":
+            return postgres_lock(self._engine, job_id, self._shown)
+        database = str(self._url.database)
+        if _is_sqlite_file(self._url) and not database.startswith("file:"):
+            return file_lock(Path(f"{database}.job-{job_id}.lock"), job_id)
+        return file_lock(data_dir() / "jobs" / f"job-{job_id}.lock", job_id)
 
     def journal(self, actor: str | None = None) -> SqlJournal:
         """This database's tamper-evident journal (SAFETY S-03).

@@ -26,6 +26,7 @@ was not touched; ``campatch patch --resume`` starts it later.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -237,6 +238,15 @@ class JobStore(Protocol):
     def active_device_jobs(self, device_key: str) -> list[DeviceJob]:
         """Non-terminal device jobs of unfinished jobs for this device (D-08: one job per
         device at a time)."""
+        ...
+
+    def exclusive(self, job_id: int) -> AbstractContextManager[None]:
+        """Hold the job for this process while the block runs: one process per job
+        among all that use this store. The hold dies with the process.
+
+        Raises:
+            JobBusyError: another process holds it.
+        """
         ...
 
 
