@@ -5,14 +5,15 @@
         journal.append("credential-add", "added", device="192.0.2.7", detail={"username": "admin"})
         check = journal.verify()  # JournalCheck(ok=True, ...)
 
-Each record's ``hash`` is ``sha256(prev_hash || canonical JSON of (seq, at, actor, action,
-device, result, detail))``; the first record chains to 64 zeros. Appends are serialized
-across processes (SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``pg_advisory_xact_lock``), so
-sequence numbers are gapless. :meth:`SqlJournal.verify` walks the chain: a deleted,
-edited, swapped or re-hashed record breaks it. A deleted *tail* leaves a valid but
-shorter chain, so the head (seq and hash) is also kept as a witness: in the
-``journal_head`` row, and for a SQLite file also in ``<database>.journal-head`` beside
-it, written (atomically, after the commit) only forward.
+Each record's hash chains to the record before (the format, the hash and the refusal of
+secrets in ``detail`` are :mod:`campatch.inventory.journal_record`). Appends are
+serialized across processes (SQLite ``BEGIN IMMEDIATE``, PostgreSQL
+``pg_advisory_xact_lock``), so sequence numbers are gapless. :meth:`SqlJournal.verify`
+walks the chain: a deleted, edited, swapped or re-hashed record breaks it. A deleted
+*tail* leaves a valid but shorter chain, so the head (seq and hash) is also kept as a
+witness: in the ``journal_head`` row, and for a SQLite file also in
+``<database>.journal-head`` beside it, written (atomically, after the commit) only
+forward (:mod:`campatch.inventory._journal_witness`).
 
 What it does not promise: the chain has no secret key. Someone who can write the
 database *and* the witness file can rewrite the whole journal consistently, and on
@@ -26,14 +27,9 @@ secret or token.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
-import hashlib
-import json
-import math
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,19 +40,35 @@ from sqlalchemy.orm import Session
 
 from campatch.errors import InventoryError
 from campatch.inventory._codec import clean
+from campatch.inventory._journal_witness import advance_witness, read_witness
 from campatch.inventory.jobs import SessionOpener, utc_now
+from campatch.inventory.journal_record import (
+    GENESIS,
+    MAX_DETAIL_BYTES,
+    SECRET_WORDS,
+    canonical_json,
+    record_hash,
+    safe_detail,
+)
 from campatch.inventory.tables import JournalHeadTable, JournalTable
-from campatch.model import Secret
 from campatch.patch.jobs import JournalEntry
 
-#: prev_hash of the first record
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "MAX_DETAIL_BYTES",
+    "PG_JOURNAL_LOCK",
+    "SECRET_WORDS",
+    "JournalCheck",
+    "SqlJournal",
+    "actor_for",
+    "canonical_json",
+    "os_user",
+    "record_hash",
+    "safe_detail",
+]
+
 #: pg_advisory_xact_lock key serializing appends ("jrnl")
 PG_JOURNAL_LOCK = 0x6A726E6C
-#: detail keys containing one of these are refused (secrets never go in the journal)
-SECRET_WORDS = ("password", "passwd", "secret", "token")
-#: canonical JSON of one record's detail, at most (bytes)
-MAX_DETAIL_BYTES = 16 * 1024
 _HEAD_ROW = 1
 _BATCH = 1000
 
@@ -94,74 +106,6 @@ class JournalCheck:
     reason: str = ""
     head_seq: int = 0
     head_hash: str = GENESIS
-
-
-def record_hash(
-    prev_hash: str,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    device: str,
-    result: str,
-    detail: Mapping[str, Any],
-) -> str:
-    """The chained hash of one record (hex SHA-256)."""
-    fields = {
-        "seq": seq,
-        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": actor,
-        "action": action,
-        "device": device,
-        "result": result,
-        "detail": detail,
-    }
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(fields)).hexdigest()
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the bytes that are hashed."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def safe_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``detail`` as storable JSON values.
-
-    Raises:
-        ValueError: a key names a password, secret or token, a value is a
-            :class:`~campatch.model.Secret` or not a JSON value, or it is too large.
-    """
-    clean_detail = _json_value(dict(detail or {}), "detail")
-    if len(canonical_json(clean_detail)) > MAX_DETAIL_BYTES:
-        raise ValueError(f"journal detail is larger than {MAX_DETAIL_BYTES} bytes")
-    assert isinstance(clean_detail, dict)  # noqa: S101 - a mapping stays a mapping
-    return clean_detail
-
-
-def _json_value(value: Any, where: str) -> Any:
-    if isinstance(value, Secret):
-        raise ValueError(f"journal refuses a secret in {where}")
-    if isinstance(value, Mapping):
-        return {_key(k, where): _json_value(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_value(v, where) for v in value]
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"journal refuses a non-finite number in {where}")
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    raise ValueError(f"journal refuses {type(value).__name__} in {where}: not a JSON value")
-
-
-def _key(key: Any, where: str) -> str:
-    if not isinstance(key, str):
-        raise ValueError(f"journal refuses a non-text key in {where}")
-    if any(word in key.casefold() for word in SECRET_WORDS):
-        raise ValueError(f"journal refuses {where}.{key}: secrets never go in the journal")
-    return clean(key)
 
 
 class SqlJournal:
@@ -222,7 +166,7 @@ class SqlJournal:
         with self._session("read the journal head") as session:
             empty = session.scalar(select(func.count()).select_from(JournalTable)) == 0
         if empty:
-            self._advance_witness(0, GENESIS, create=True)
+            advance_witness(self.witness, 0, GENESIS, create=True)
 
     def append_in(
         self,
@@ -267,7 +211,7 @@ class SqlJournal:
         if self.witness is None:
             return
         try:
-            self._advance_witness(entry.seq, entry.hash, create=False)
+            advance_witness(self.witness, entry.seq, entry.hash, create=False)
         except InventoryError as err:
             raise InventoryError(f"journal record {entry.seq} is stored, but {err}") from err
 
@@ -294,7 +238,7 @@ class SqlJournal:
             InventoryError: the store cannot be read.
         """
         try:
-            witness = self._read_witness()
+            witness = read_witness(self.witness)
         except ValueError as err:
             return JournalCheck(False, 0, None, str(err))
         with self._session("verify the journal") as session:
@@ -307,48 +251,6 @@ class SqlJournal:
         return walk.against(table_head, "journal_head row") or (
             walk.against_file(witness, self.witness) or walk.success()
         )
-
-    # --- the witness file ---------------------------------------------------------------
-
-    def _read_witness(self) -> tuple[int, str] | None:
-        """(seq, hash) of the witness file, None when there is none.
-
-        Raises:
-            ValueError: the file is damaged.
-            InventoryError: it cannot be read.
-        """
-        if self.witness is None:
-            return None
-        try:
-            raw = self.witness.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            raise InventoryError(f"cannot read journal witness {self.witness}: {err}") from err
-        try:
-            data = json.loads(raw)
-            return int(data["seq"]), str(data["hash"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"witness file {self.witness} is damaged ({err})") from err
-
-    def _advance_witness(self, seq: int, hash_: str, *, create: bool) -> None:
-        assert self.witness is not None  # noqa: S101 - callers check
-        try:
-            with _locked(self.witness.with_name(self.witness.name + ".lock")):
-                exists = self.witness.exists()
-                if exists == create:  # never recreate a deleted witness, never reset one
-                    return
-                try:
-                    current = self._read_witness()
-                except ValueError:
-                    return  # damaged: left as evidence for verify()
-                if current is not None and current[0] >= seq:
-                    return  # another process already wrote a later head
-                _replace(self.witness, canonical_json({"seq": seq, "hash": hash_}) + b"\n")
-        except OSError as err:
-            raise InventoryError(
-                f"cannot write journal witness {self.witness}: {err.strerror or err}"
-            ) from err
 
 
 def _walk(session: Session, walk: _ChainWalk) -> None:
@@ -473,36 +375,3 @@ def _from_row(r: JournalTable) -> JournalEntry:
 
 def _recomputed(r: JournalTable) -> str:
     return record_hash(r.prev_hash, r.seq, r.at, r.actor, r.action, r.device, r.result, r.detail)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on ``path`` (POSIX; created 0600)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if sys.platform != "win32":
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``path`` all or nothing: fixed temp name (the caller holds the lock), fsync,
-    rename, fsync the directory. A killed writer leaves at most that one temp file."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if sys.platform != "win32":
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
