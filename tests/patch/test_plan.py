@@ -21,14 +21,8 @@ from campatch.model import (
     Provenance,
     VersionRange,
 )
-from campatch.patch.plan import (
-    DevicePlan,
-    Flag,
-    Plan,
-    SkipReason,
-    Strategy,
-    plan_upgrades,
-)
+from campatch.patch.plan import DevicePlan, Flag, Plan, SkipReason, Strategy
+from campatch.patch.planner import plan_upgrades
 
 SOURCE = Provenance("test", "https://vendor.example/firmware")
 MODEL = "DS-2CD2032F-I"

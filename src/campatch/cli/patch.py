@@ -38,7 +38,8 @@ from campatch.knowledge.store import KnowledgeStore
 from campatch.patch.apply import ApplySettings
 from campatch.patch.firmware_store import FirmwareStore
 from campatch.patch.instructions import build_guide, outdated_apps, to_html, to_markdown
-from campatch.patch.plan import Plan, Strategy, plan_upgrades
+from campatch.patch.plan import Plan, Strategy
+from campatch.patch.planner import plan_upgrades
 from campatch.patch.rollout import RolloutSettings
 from campatch.patch.window import MaintenanceWindow
 

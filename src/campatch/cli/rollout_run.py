@@ -31,7 +31,8 @@ from campatch.knowledge.store import KnowledgeStore
 from campatch.patch.firmware_store import FirmwareStore
 from campatch.patch.jobs import Job, JobState, JobStore, Journal, Step
 from campatch.patch.launch import create_job, run_job
-from campatch.patch.plan import Strategy, plan_upgrades
+from campatch.patch.plan import Strategy
+from campatch.patch.planner import plan_upgrades
 from campatch.patch.rollout import RolloutSettings, assign_waves
 
 
