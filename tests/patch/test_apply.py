@@ -3,13 +3,16 @@ D-06 (post-reboot verification), for each vendor family."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from rollout_support import FAST, PROFILES, camera, rollout_bench
+from rollout_support import FAST, PROFILES, RolloutBench, camera, rollout_bench
 
-from campatch.patch.jobs import Step
+from campatch.patch import apply
+from campatch.patch.jobs import DeviceJob, Job, Step
 from campatch.patch.rollout import RolloutSettings
 from campatch.sim.flash import SimImage, build_image
 
@@ -200,3 +203,127 @@ async def test_reinstall_counts_only_after_the_device_restarted(tmp_path: Path) 
         at = {e.step: e.at for e in bench.jobs.events(job.id) if e.device_key == "sim:cam10"}
         # success only after the flash write (0.15 s) and the restart (0.3 s)
         assert (at["success"] - at["uploading"]).total_seconds() >= 0.45
+
+
+# --- the device's own downtime estimate (ONVIF ExpectedDownTime) ------------------------
+
+#: The plan's expected downtime in these tests (per driver, as run_job takes it), and
+#: settings that leave the wait to it: no operator --reboot-timeout.
+PLAN_DOWNTIME = {"onvif": 0.5}
+PLAN_ONLY = replace(ONE_BY_ONE, apply=replace(FAST, reboot_timeout_s=None))
+#: Away longer than the plan's 0.5 s (flash 0.15 s + reboot 1.2 s), and says so: 3 s.
+SLOW_AND_SAYS_SO = {"reboot_s": 1.2, "onvif_expected_downtime": "PT3S"}
+
+
+def details(bench: RolloutBench, job: Job, step: str) -> list[str]:
+    return [e.detail for e in bench.jobs.events(job.id)
+            if e.device_key == "sim:cam10" and e.step == step]  # fmt: skip
+
+
+async def test_device_that_says_it_needs_longer_than_the_plan_is_waited_for(
+    tmp_path: Path,
+) -> None:
+    async with rollout_bench(tmp_path, [camera("onvif", **SLOW_AND_SAYS_SO)]) as bench:
+        job = await bench.run(bench.create_job(PLAN_ONLY), downtime_s=PLAN_DOWNTIME)
+        record = bench.by_name(job)["cam10"]
+        # with the plan's 0.5 s alone this device was UNREACHABLE_AFTER_UPGRADE
+        assert record.step is Step.SUCCESS, record.detail
+        assert bench.device("cam10").spec.firmware == PROFILES["onvif"]["new"]
+        [rebooting] = details(bench, job, "rebooting")
+        assert "waiting up to 3 s" in rebooting
+        assert "the device expects to be back within 3 s" in rebooting
+        at = {e.step: e.at for e in bench.jobs.events(job.id) if e.device_key == "sim:cam10"}
+        assert (at["verifying"] - at["rebooting"]).total_seconds() > PLAN_DOWNTIME["onvif"]
+        bench.census(job)
+
+
+async def test_the_operators_reboot_timeout_wins_over_the_devices_figure(
+    tmp_path: Path,
+) -> None:
+    explicit = replace(ONE_BY_ONE, apply=replace(FAST, reboot_timeout_s=0.5))
+    async with rollout_bench(tmp_path, [camera("onvif", **SLOW_AND_SAYS_SO)]) as bench:
+        job = await bench.run(bench.create_job(explicit), downtime_s=PLAN_DOWNTIME)
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.UNREACHABLE_AFTER_UPGRADE, record.detail
+        assert "not answered for 0.5 s" in record.detail
+        [rebooting] = details(bench, job, "rebooting")
+        assert "waiting up to 0.5 s" in rebooting
+        assert "estimate, 3 s, is not used" in rebooting
+        bench.census(job)
+
+
+async def test_a_device_that_says_less_than_the_plan_does_not_shorten_the_wait(
+    tmp_path: Path,
+) -> None:
+    device = camera("onvif", reboot_s=1.2, onvif_expected_downtime="PT0.1S")
+    async with rollout_bench(tmp_path, [device]) as bench:
+        job = await bench.run(bench.create_job(PLAN_ONLY), downtime_s={"onvif": 2.0})
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.SUCCESS, record.detail
+        [rebooting] = details(bench, job, "rebooting")
+        assert "waiting up to 2 s" in rebooting
+        bench.census(job)
+
+
+async def test_an_absurd_device_downtime_is_capped(tmp_path: Path) -> None:
+    # A device back in 0.45 s that claims 30 days: the wait announced is the cap.
+    device = camera("onvif", onvif_expected_downtime="P30D")
+    async with rollout_bench(tmp_path, [device]) as bench:
+        job = await bench.run(bench.create_job(PLAN_ONLY), downtime_s=PLAN_DOWNTIME)
+        assert bench.by_name(job)["cam10"].step is Step.SUCCESS
+        [rebooting] = details(bench, job, "rebooting")
+        assert f"waiting up to {apply.MAX_DEVICE_DOWNTIME_S:g} s" in rebooting
+        assert "the device says it needs 2592000 s" in rebooting
+    assert apply.MAX_DEVICE_DOWNTIME_S == 3600.0
+
+
+async def test_a_device_that_never_returns_is_given_up_at_the_cap_not_its_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(apply, "MAX_DEVICE_DOWNTIME_S", 1.0)  # an hour is too long to test
+    device = camera("onvif", onvif_expected_downtime="P30D", fault_never_back=True)
+    async with rollout_bench(tmp_path, [device]) as bench:
+        started = time.monotonic()
+        async with asyncio.timeout(10):  # without the cap: 30 days
+            job = await bench.run(bench.create_job(PLAN_ONLY), downtime_s=PLAN_DOWNTIME)
+        elapsed = time.monotonic() - started
+        record = bench.by_name(job)["cam10"]
+        assert record.step is Step.UNREACHABLE_AFTER_UPGRADE, record.detail
+        assert "not answered for 1 s" in record.detail
+        assert elapsed >= 1.0
+        bench.census(job)
+
+
+class _NextStepSaysNothingAndNeverReturns:
+    """Before the second release of a path, the device changes: it states no downtime
+    (PT0S) and never comes back after that upload."""
+
+    def __init__(self, bench: RolloutBench) -> None:
+        self.bench = bench
+
+    def stepped(self, record: DeviceJob) -> None:
+        if record.step is Step.PREFLIGHT and record.path_index == 1:
+            options = self.bench.device("cam10").spec.options
+            options.update(onvif_expected_downtime="PT0S", fault_never_back=True)
+
+    def uploaded(self, record: DeviceJob, sent: int, total: int) -> None:
+        pass
+
+
+async def test_a_later_step_starts_again_from_the_plans_downtime(tmp_path: Path) -> None:
+    async with rollout_bench(tmp_path, [camera("onvif", **SLOW_AND_SAYS_SO)]) as bench:
+        step1 = bench.image_for("cam10", version="45.7.0.80", build="")
+        step2 = bench.image_for("cam10", version="45.7.0.81", build="")
+        job = bench.create_job(PLAN_ONLY, paths={"cam10": [step1, step2]})
+        listener = _NextStepSaysNothingAndNeverReturns(bench)
+        job = await bench.run(job, downtime_s=PLAN_DOWNTIME, listener=listener)
+        record = bench.by_name(job)["cam10"]
+        assert bench.device("cam10").spec.firmware == "45.7.0.81"  # both were installed
+        # step 1 was waited for 3 s (the device's word); step 2 only the plan's 0.5 s
+        assert record.step is Step.UNREACHABLE_AFTER_UPGRADE, record.detail
+        assert (record.path_index, record.uploads) == (1, 2)
+        assert "not answered for 0.5 s" in record.detail
+        first, second = details(bench, job, "rebooting")
+        assert "waiting up to 3 s" in first
+        assert "waiting up to 0.5 s" in second
+        bench.census(job)

@@ -264,6 +264,22 @@ class FirmwareState:
     status: str = ""
 
 
+@dataclass(frozen=True)
+class UploadAccepted:
+    """A device took the image (:meth:`Upgrader.upload`'s answer).
+
+    Args:
+        text: the device's acceptance words, for the owner ("OK", "accepted; expected
+            downtime PT60S").
+        downtime_s: the device's own estimate, seconds, of how long it will be away
+            flashing and restarting (ONVIF ``ExpectedDownTime``); None when it gives none.
+            A claim, not a promise: the orchestrator bounds it.
+    """
+
+    text: str
+    downtime_s: float | None = None
+
+
 class UploadRefused(DriverError):
     """The device refused the image before writing it (wrong model, busy, no space ...).
 
@@ -306,8 +322,9 @@ class Upgrader(Protocol):
         image: bytes,
         ctx: ProbeContext,
         progress: Callable[[int, int], None] | None = None,
-    ) -> str:
-        """Send the image; return the device's acceptance text once it took it.
+    ) -> UploadAccepted:
+        """Send the image; once the device took it, return its acceptance words and,
+        where the vendor API carries one, its own estimate of its downtime.
 
         Acceptance is not success: the device still has to flash and reboot, and only
         a re-read version proves anything.

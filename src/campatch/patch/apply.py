@@ -17,8 +17,11 @@ action it names (so a crash leaves a record that says what may have been in flig
    within ``retries``.
 4. **rebooting**: the device accepted the image. campatch polls it until it is back
    on the release (-> verifying), back on the old version after it went away
-   (ROLLED_BACK), or the vendor's expected downtime has passed
-   (UNREACHABLE_AFTER_UPGRADE, or NEEDS_OPERATOR when it never went away).
+   (ROLLED_BACK), or the expected downtime has passed (UNREACHABLE_AFTER_UPGRADE, or
+   NEEDS_OPERATOR when it never went away). The expected downtime is the operator's
+   ``reboot_timeout_s`` when set; otherwise the vendor's (the plan's), lengthened for
+   this upload when the device itself said it needs longer (ONVIF
+   ``ExpectedDownTime``, capped at :data:`MAX_DEVICE_DOWNTIME_S`), never shortened.
 5. **verifying**: the device must *report* the release (VENDORS.md §11.1) and its RTSP
    stream must answer ``DESCRIBE`` as it did before (else DEGRADED).
 
@@ -45,6 +48,7 @@ from campatch.drivers.interface import (
     ProbeContext,
     Upgrader,
     UpgradeTarget,
+    UploadAccepted,
     UploadRefused,
 )
 from campatch.errors import (
@@ -71,6 +75,9 @@ __all__ = [
 ]
 
 RTSP_PORT = 554
+#: Longest wait a device's own downtime estimate can ask for, seconds: a device (or a
+#: forged reply) must not be able to make campatch wait for it forever.
+MAX_DEVICE_DOWNTIME_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,9 @@ class ApplySettings:
         poll_interval_s: seconds between two reads of a device that is flashing or
             rebooting.
         reboot_timeout_s: seconds a device may take from accepting an image to
-            reporting its new version; None = the plan's expected downtime per step.
+            reporting its new version; None = the plan's expected downtime per step,
+            or the device's own estimate for that upload when it is longer (at most
+            :data:`MAX_DEVICE_DOWNTIME_S`).
         settle_s: after a crash mid-upload, how long a device that cannot report an
             upgrade status (ONVIF) is watched before campatch decides the upload did not
             arrive.
@@ -156,7 +165,7 @@ class DeviceUpgrade:
         jobs: where every transition is written.
         images: verified image bytes.
         settings: timing, retries, overrides.
-        downtime_s: the vendor's expected downtime of one step, seconds.
+        downtime_s: the vendor's expected downtime of one step, seconds (the plan's).
         rtsp_paths: the driver's stream paths for the health check.
         upload_slot: held while an image is being sent (per-subnet limit).
         journal: the tamper-evident journal (upgrade start, states, end).
@@ -188,6 +197,8 @@ class DeviceUpgrade:
         self.jobs = jobs
         self.images = images
         self.settings = settings
+        #: The plan's (or the operator's) wait for one step; an upload's own reboot wait
+        #: may be longer (:meth:`_reboot_wait`), but never changes this.
         self.timeout_s = settings.reboot_timeout_s or downtime_s
         self.rtsp_paths = tuple(rtsp_paths)
         self.upload_slot = upload_slot or asyncio.Semaphore(1)
@@ -316,7 +327,7 @@ class DeviceUpgrade:
                         attempts=self.record.attempts + 1)  # fmt: skip
             self._journal("upgrade-state", "uploading", target=release)
             try:
-                said = await self.upgrader.upload(self.target, image, self.ctx, self._progress)
+                accepted = await self.upgrader.upload(self.target, image, self.ctx, self._progress)
             except UploadRefused as err:
                 raise _Outcome(Step.FAILED_SAFE, f"the device refused {release}: "
                                f"{err.vendor_message or err}; nothing was flashed") from err  # fmt: skip
@@ -325,9 +336,32 @@ class DeviceUpgrade:
                             "re-reading the device")  # fmt: skip
                 await self._after_interrupted_upload()
                 return
-        self._write(Step.REBOOTING, f"the device accepted {release} ({said[:120]}); "
-                    "waiting for it to flash and restart")  # fmt: skip
-        await self._await_reboot(resumed=False)
+        timeout_s, why = self._reboot_wait(accepted)
+        self._write(Step.REBOOTING, f"the device accepted {release} ({accepted.text[:120]}); "
+                    f"waiting up to {timeout_s:g} s for it to flash and restart{why}")  # fmt: skip
+        await self._await_reboot(resumed=False, timeout_s=timeout_s)
+
+    def _reboot_wait(self, accepted: UploadAccepted) -> tuple[float, str]:
+        """How long to wait for the device after this upload, and why (for the detail).
+
+        The operator's ``reboot_timeout_s`` always wins. Otherwise the plan's downtime,
+        or the device's own estimate when it is longer, that estimate capped at
+        :data:`MAX_DEVICE_DOWNTIME_S`: a device that claims less never shortens the wait.
+        """
+        claimed = accepted.downtime_s
+        if claimed is None or not claimed >= 0:  # none given (or NaN)
+            return self.timeout_s, ""
+        if self.settings.reboot_timeout_s is not None:
+            return self.timeout_s, (f" (the operator's reboot timeout; the device's own "
+                                    f"estimate, {claimed:.10g} s, is not used)")  # fmt: skip
+        device_s = min(claimed, MAX_DEVICE_DOWNTIME_S)
+        if device_s <= self.timeout_s:
+            return self.timeout_s, (f" (the device expects to be back within {claimed:.10g} s; "
+                                    "the vendor's expected downtime is kept)")  # fmt: skip
+        if claimed > MAX_DEVICE_DOWNTIME_S:
+            return device_s, (f" (the device says it needs {claimed:.10g} s; campatch waits at "
+                              f"most {MAX_DEVICE_DOWNTIME_S:g} s on a device's word)")  # fmt: skip
+        return device_s, f" (the device expects to be back within {device_s:g} s)"
 
     def _progress(self, sent: int, total: int) -> None:
         if self.listener is not None:
@@ -373,10 +407,17 @@ class DeviceUpgrade:
 
     # --- 4 reboot --------------------------------------------------------------------
 
-    async def _await_reboot(self, *, resumed: bool) -> None:
-        """Wait for the device to come back from flashing and restarting."""
+    async def _await_reboot(self, *, resumed: bool, timeout_s: float | None = None) -> None:
+        """Wait for the device to come back from flashing and restarting.
+
+        Args:
+            resumed: campatch did not see the upload's acceptance (a resumed record, or
+                an interrupted upload the device turned out to be installing).
+            timeout_s: this upload's wait (:meth:`_reboot_wait`); None = the plan's.
+        """
         release = self.record.path[self.record.path_index]
-        deadline = self._deadline(resumed)
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = self._deadline(resumed, timeout_s)
         went_away, last = False, None
         while True:
             try:
@@ -397,7 +438,7 @@ class DeviceUpgrade:
             await asyncio.sleep(self.settings.poll_interval_s)
         if last is None:
             raise _Outcome(Step.UNREACHABLE_AFTER_UPGRADE, f"the device took {release} and has "
-                           f"not answered for {self.timeout_s:g} s; check it on site before "
+                           f"not answered for {timeout_s:g} s; check it on site before "
                            "anything else (do not power-cycle it while it may be flashing)")  # fmt: skip
         if resumed and not last.upgrading:
             # campatch was not watching when the device restarted; it accepted the image
@@ -405,14 +446,14 @@ class DeviceUpgrade:
             raise _Outcome(Step.ROLLED_BACK, f"the device took {release} but runs "
                            f"{_text(last)}; it is not upgraded")  # fmt: skip
         raise _Outcome(Step.NEEDS_OPERATOR, f"the device took {release} but after "
-                       f"{self.timeout_s:g} s still reports {_text(last)} and never restarted")  # fmt: skip
+                       f"{timeout_s:g} s still reports {_text(last)} and never restarted")  # fmt: skip
 
-    def _deadline(self, resumed: bool) -> float:
+    def _deadline(self, resumed: bool, timeout_s: float) -> float:
         """Monotonic deadline; on resume, counted from the stored transition's time."""
         if not resumed or self.record.updated_at is None:
-            return time.monotonic() + self.timeout_s
+            return time.monotonic() + timeout_s
         elapsed = (datetime.now(UTC) - self.record.updated_at).total_seconds()
-        remaining = max(self.timeout_s - max(elapsed, 0.0), 3 * self.settings.poll_interval_s)
+        remaining = max(timeout_s - max(elapsed, 0.0), 3 * self.settings.poll_interval_s)
         return time.monotonic() + remaining
 
     # --- 5 verify --------------------------------------------------------------------

@@ -38,8 +38,11 @@ reports the same. ``StartFirmwareUpgrade`` hands out a one-time upload URI under
 :data:`UPLOAD_PREFIX` (the token in it is the authorisation [assumed]: ONVIF leaves
 upload authentication to the device), usable from ``UploadDelay`` (option
 ``onvif_upload_delay_s``, default 0) for :data:`UPLOAD_WINDOW_S`, with
-``ExpectedDownTime`` = the flash's write plus reboot time. Images go to the device's
-:class:`~campatch.sim.flash.Flash` (a device without one offers no upgrade).
+``ExpectedDownTime`` = the flash's write plus reboot time, unless option
+``onvif_expected_downtime`` says otherwise (seconds, or an ``xs:duration`` text such
+as ``"P30D"``, sent as is): the device's estimate, which its flash need not keep.
+Images go to the device's :class:`~campatch.sim.flash.Flash` (a device without one
+offers no upgrade).
 """
 
 from __future__ import annotations
@@ -398,8 +401,7 @@ class OnvifService:
     # --- firmware upgrade -------------------------------------------------------------
 
     def _op_StartFirmwareUpgrade(self) -> str:
-        flash = self.flash
-        downtime = flash.flash_s + flash.reboot_s if flash is not None else 0.0
+        downtime = self._expected_downtime()
         delay = float(self.device.spec.options.get("onvif_upload_delay_s", 0.0))
         token = secrets.token_urlsafe(18)
         now = self.device.clock()
@@ -410,9 +412,20 @@ class OnvifService:
             "<tds:StartFirmwareUpgradeResponse>"
             f"<tds:UploadUri>{self._xaddr(UPLOAD_PREFIX + token)}</tds:UploadUri>"
             f"<tds:UploadDelay>{_duration(delay)}</tds:UploadDelay>"
-            f"<tds:ExpectedDownTime>{_duration(downtime)}</tds:ExpectedDownTime>"
+            f"<tds:ExpectedDownTime>{escape(downtime)}</tds:ExpectedDownTime>"
             "</tds:StartFirmwareUpgradeResponse>"
         )
+
+    def _expected_downtime(self) -> str:
+        """``ExpectedDownTime`` as the device states it: option ``onvif_expected_downtime``
+        (seconds, or ``xs:duration`` text), else the flash's write plus reboot time."""
+        said = self.device.spec.options.get("onvif_expected_downtime")
+        if isinstance(said, str):
+            return said
+        if said is not None:
+            return _duration(float(said))
+        flash = self.flash
+        return _duration(flash.flash_s + flash.reboot_s if flash is not None else 0.0)
 
     def _upload(self, request: HttpRequest) -> HttpResponse:
         """The HTTP POST of an image to an upload URI (one use per URI)."""

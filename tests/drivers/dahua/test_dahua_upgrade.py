@@ -31,6 +31,7 @@ from campatch.drivers.interface import (
     ProbeContext,
     Upgrader,
     UpgradeTarget,
+    UploadAccepted,
     UploadRefused,
 )
 from campatch.errors import (
@@ -106,7 +107,7 @@ async def test_accepted_upload_flashes_reboots_and_runs_the_new_version(
             answer = await DRIVER.upload(
                 target, image, ctx, lambda n, total: sent.append((n, total))
             )
-            assert answer == "OK"
+            assert answer == UploadAccepted("OK")  # the CGI gives no downtime estimate
             assert sent[-1][0] == sent[-1][1] > len(image)  # the whole multipart body went
             assert device.flash.counters.images_accepted == 1
 
@@ -138,7 +139,7 @@ async def test_upgrade_in_real_time_goes_offline_then_comes_back_new(
     spec = dahua_cam(**FLASH)
     async with fleet_of([spec]) as fleet, probe_context(limits, fleet.port_map) as ctx:
         target = _target(fleet)
-        assert await DRIVER.upload(target, dahua_image(spec), ctx) == "OK"
+        assert await DRIVER.upload(target, dahua_image(spec), ctx) == UploadAccepted("OK")
         seen_offline, state = False, None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -202,7 +203,7 @@ async def test_a_second_upload_while_flashing_is_refused_as_busy(
     async with fleet_of([spec], clock=clock) as fleet:
         async with probe_context(limits, fleet.port_map) as ctx:
             image = dahua_image(spec)
-            assert await DRIVER.upload(_target(fleet), image, ctx) == "OK"
+            assert await DRIVER.upload(_target(fleet), image, ctx) == UploadAccepted("OK")
             with pytest.raises(UploadRefused, match="already in progress"):
                 await DRIVER.upload(_target(fleet), image, ctx)
             state = await DRIVER.firmware_state(_target(fleet), ctx)
@@ -286,7 +287,7 @@ async def test_lock_after_the_image_was_accepted_is_a_lockout(
 ) -> None:
     spec = dahua_cam(**FLASH, fault_lock_during_job=True)
     async with fleet_of([spec]) as fleet, probe_context(limits, fleet.port_map) as ctx:
-        assert await DRIVER.upload(_target(fleet), dahua_image(spec), ctx) == "OK"
+        assert await DRIVER.upload(_target(fleet), dahua_image(spec), ctx) == UploadAccepted("OK")
         with pytest.raises(LockoutError):
             await DRIVER.firmware_state(_target(fleet), ctx)
 

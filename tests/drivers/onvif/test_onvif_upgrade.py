@@ -26,10 +26,15 @@ from onvif_support import (
 )
 
 from campatch.config import Limits, PortMap
-from campatch.drivers.interface import AuthBudget, FirmwareState, Upgrader, UploadRefused
+from campatch.drivers.interface import (
+    AuthBudget,
+    FirmwareState,
+    Upgrader,
+    UploadAccepted,
+    UploadRefused,
+)
 from campatch.drivers.onvif import DRIVER, OnvifDriver, upgrade
 from campatch.drivers.onvif.models import parse_duration
-from campatch.drivers.onvif.upgrade import expected_downtime_s
 from campatch.errors import AuthError, DeviceResponseError, LockoutError, TransportError
 from campatch.model import Field, Identity, Observation
 from campatch.sim.device import SimDevice
@@ -115,8 +120,9 @@ async def test_accepted_upload_flashes_reboots_and_reports_the_new_version(
     assert before == FirmwareState(model="AC-100", firmware="2.4.1", hardware="HW-7")
     assert before.upgrading is None  # ONVIF has no status call
     assert before.percent is None
-    assert said == "accepted; expected downtime PT0.9S"
-    assert expected_downtime_s(said) == pytest.approx(0.9)
+    # the device's ExpectedDownTime (flash 0.6 s + reboot 0.3 s), in its words and in seconds
+    assert said.text == "accepted; expected downtime PT0.9S"
+    assert said.downtime_s == pytest.approx(0.9)
     assert sent[-1] == (len(image()), len(image()))
     assert flashing, "the device is writing the image"
     assert 0 <= percent < 100
@@ -247,7 +253,7 @@ async def test_device_clock_far_off_still_signs_the_upgrade(
         dev: Any = fleet.device("dev10")
         async with probe_context(limits, fleet.port_map) as ctx:
             said = await OnvifDriver().upload(target(dev.spec.address), image(), ctx)
-        assert said.startswith("accepted")
+        assert said.text.startswith("accepted")
         assert dev.lockout.lock_events == 0
         assert counters(fleet).images_accepted == 1
 
@@ -260,7 +266,7 @@ async def test_upload_waits_for_the_upload_delay(fleet_of: FleetFactory, limits:
             started = time.monotonic()
             said = await OnvifDriver().upload(target(address), image(), ctx)
             elapsed = time.monotonic() - started
-    assert said.startswith("accepted")
+    assert said.text.startswith("accepted")
     assert elapsed >= 0.4
 
 
@@ -278,8 +284,8 @@ async def test_legacy_device_is_upgraded_with_upgrade_system_firmware(
         assert counters(fleet).upload_requests == 1, "one MTOM request carried the image"
         assert upload_log_lines(dev) == []
         after = await wait_offline_then_back(fleet, limits, address)
-    assert said == "accepted; Upgrade started; the device restarts"
-    assert expected_downtime_s(said) is None
+    # UpgradeSystemFirmware gives no downtime estimate
+    assert said == UploadAccepted("accepted; Upgrade started; the device restarts", None)
     assert sent[-1][0] == sent[-1][1] > len(image())  # envelope + image
     assert after.firmware == NEW_VERSION
 
@@ -328,7 +334,7 @@ async def test_onvif_on_port_8899_is_found_and_upgraded(
         async with probe_context(limits, fleet.port_map) as ctx:
             said = await OnvifDriver().upload(target(address), image(), ctx)
         after = await wait_offline_then_back(fleet, limits, address)
-    assert said.startswith("accepted")
+    assert said.text.startswith("accepted")
     assert after.firmware == NEW_VERSION
 
 
@@ -367,7 +373,8 @@ async def test_vendor_personalities_also_upgrade_over_onvif(
         assert counters(fleet).upload_requests == 1
         after = await wait_offline_then_back(fleet, limits, address)
     assert before.firmware == device["firmware"]
-    assert said.startswith("accepted; expected downtime")
+    assert said.text.startswith("accepted; expected downtime")
+    assert said.downtime_s == pytest.approx(FAST_FLASH["flash_s"] + FAST_FLASH["reboot_s"])
     assert after.firmware == NEW_VERSION
 
 
@@ -402,9 +409,20 @@ def test_parse_duration(text: str, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
 
 
-def test_expected_downtime_is_read_back_from_the_acceptance_text() -> None:
-    assert expected_downtime_s("accepted; expected downtime PT2M") == 120.0
-    assert expected_downtime_s("accepted") is None
+@pytest.mark.parametrize(
+    ("stated", "text", "seconds"),
+    [("PT2M", "PT2M", 120.0), ("P30D", "P30D", 30 * 86_400.0), (95, "PT95S", 95.0),
+     ("PT0S", "PT0S", 0.0)],
+)  # fmt: skip
+async def test_upload_returns_the_devices_own_expected_downtime_in_seconds(
+    fleet_of: FleetFactory, limits: Limits, stated: str | int, text: str, seconds: float
+) -> None:
+    # The device's estimate, not its flash's real timing: the driver reports what it said.
+    async with fleet_of([upgradable(onvif_expected_downtime=stated)]) as fleet:
+        address = fleet.device("dev10").spec.address
+        async with probe_context(limits, fleet.port_map) as ctx:
+            said = await OnvifDriver().upload(target(address), image(), ctx)
+    assert said == UploadAccepted(f"accepted; expected downtime {text}", seconds)
 
 
 async def test_a_device_that_closes_without_a_reply_is_an_error_not_an_answer(

@@ -56,6 +56,7 @@ from campatch.drivers.interface import (
     ProbeContext,
     SecuritySettings,
     UpgradeTarget,
+    UploadAccepted,
 )
 from campatch.errors import (
     AuthError,
@@ -188,8 +189,9 @@ class DahuaDriver:
         image: bytes,
         ctx: ProbeContext,
         progress: Callable[[int, int], None] | None = None,
-    ) -> str:
-        """``upgrader.cgi?action=uploadFirmware``, sent once; returns the device's ``OK``."""
+    ) -> UploadAccepted:
+        """``upgrader.cgi?action=uploadFirmware``, sent once; returns the device's ``OK``
+        (no downtime estimate)."""
         return await upgrade.upload(target, image, ctx, progress)
 
 

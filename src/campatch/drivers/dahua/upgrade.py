@@ -35,7 +35,13 @@ from campatch.drivers.dahua.cgi import (
     open_session,
 )
 from campatch.drivers.dahua.models import SystemInfo, UpgradeState, is_error_body
-from campatch.drivers.interface import FirmwareState, ProbeContext, UpgradeTarget, UploadRefused
+from campatch.drivers.interface import (
+    FirmwareState,
+    ProbeContext,
+    UpgradeTarget,
+    UploadAccepted,
+    UploadRefused,
+)
 from campatch.errors import AuthError, DeviceResponseError
 from campatch.net.http import HttpReply
 
@@ -113,8 +119,9 @@ async def upload(
     image: bytes,
     ctx: ProbeContext,
     progress: Callable[[int, int], None] | None = None,
-) -> str:
-    """Send ``image`` once, as ``multipart/form-data``; return the device's ``OK``.
+) -> UploadAccepted:
+    """Send ``image`` once, as ``multipart/form-data``; return the device's ``OK`` (the
+    CGI gives no downtime estimate: ``downtime_s`` is None).
 
     Raises:
         UploadRefused: the device answered an ``Error`` (or another 4xx): nothing written.
@@ -139,7 +146,7 @@ async def upload(
     except AuthError:
         ctx.auth.failed(host)
         raise
-    return _upload_outcome(session, reply)
+    return UploadAccepted(_upload_outcome(session, reply))
 
 
 def multipart_body(image: bytes, boundary: str) -> bytes:

@@ -57,6 +57,7 @@ from campatch.drivers.interface import (
     ProbeContext,
     SecuritySettings,
     UpgradeTarget,
+    UploadAccepted,
 )
 from campatch.errors import AuthError, DeviceResponseError, DriverError, LockoutError
 from campatch.model import Candidate, Confidence, Credential, DeviceClass, Field, Observation
@@ -124,7 +125,7 @@ class HikvisionDriver:
         image: bytes,
         ctx: ProbeContext,
         progress: Callable[[int, int], None] | None = None,
-    ) -> str:
+    ) -> UploadAccepted:
         """See :func:`campatch.drivers.hikvision.upgrade.upload`."""
         return await upgrade.upload(target, image, ctx, progress)
 

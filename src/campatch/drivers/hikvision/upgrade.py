@@ -45,7 +45,13 @@ from campatch.drivers.hikvision.models import (
     ResponseStatus,
     UpgradeStatus,
 )
-from campatch.drivers.interface import FirmwareState, ProbeContext, UpgradeTarget, UploadRefused
+from campatch.drivers.interface import (
+    FirmwareState,
+    ProbeContext,
+    UpgradeTarget,
+    UploadAccepted,
+    UploadRefused,
+)
 from campatch.errors import AuthError, DeviceResponseError
 from campatch.model import Confidence, Credential, Field, Identity
 from campatch.net.http import AuthScheme, HttpReply
@@ -169,8 +175,9 @@ async def upload(
     image: bytes,
     ctx: ProbeContext,
     progress: Callable[[int, int], None] | None = None,
-) -> str:
-    """Send ``image`` once; return the device's acceptance text (``"OK"``).
+) -> UploadAccepted:
+    """Send ``image`` once; return the device's acceptance text (``"OK"``). ISAPI gives
+    no downtime estimate: ``downtime_s`` is None.
 
     Acceptance is not success: the device still flashes and reboots, and only a
     re-read version (:func:`firmware_state`) proves the new image runs.
@@ -200,7 +207,7 @@ async def upload(
         peek = await ctx.http.request(DEVICE_INFO.method, session.url(DEVICE_INFO.path))
         refused(peek, target.credential, session.host, ctx)
         raise  # not reached: _refused always raises
-    return _upload_verdict(reply, session, url)
+    return UploadAccepted(_upload_verdict(reply, session, url))
 
 
 def _upload_verdict(reply: HttpReply, session: _Session, url: str) -> str:

@@ -32,6 +32,7 @@ from campatch.drivers.interface import (
     ProbeContext,
     SecuritySettings,
     UpgradeTarget,
+    UploadAccepted,
 )
 from campatch.drivers.onvif import upgrade
 from campatch.drivers.onvif.models import (
@@ -352,7 +353,7 @@ class OnvifDriver:
         image: bytes,
         ctx: ProbeContext,
         progress: Callable[[int, int], None] | None = None,
-    ) -> str:
+    ) -> UploadAccepted:
         """See :func:`campatch.drivers.onvif.upgrade.upload`."""
         known = self._known_url(target.address, ctx)
         return await upgrade.upload(target, image, ctx, progress, known)

@@ -19,15 +19,15 @@ VENDORS.md §7 and the device-management WSDL (onvif-zeep-async ``devicemgmt.wsd
    ``FirmwareUpgrade="false"`` is refused without sending it the image.
 
 ONVIF has no upgrade-status call: :func:`firmware_state` reports ``upgrading=None``.
-The acceptance text carries the device's ``ExpectedDownTime`` for the orchestrator
-(``"accepted; expected downtime PT60S"``, read back with :func:`expected_downtime_s`).
+:func:`upload` hands the device's ``ExpectedDownTime`` to the orchestrator in seconds
+(:attr:`UploadAccepted.downtime_s`; the legacy operation gives none), and keeps it in
+the acceptance text for the owner (``"accepted; expected downtime PT60S"``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +35,13 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
-from campatch.drivers.interface import FirmwareState, ProbeContext, UpgradeTarget, UploadRefused
+from campatch.drivers.interface import (
+    FirmwareState,
+    ProbeContext,
+    UpgradeTarget,
+    UploadAccepted,
+    UploadRefused,
+)
 from campatch.drivers.onvif.models import (
     DEVICE_SERVICE_PATH,
     GetDeviceInformation,
@@ -74,7 +80,6 @@ UPGRADE_PORTS = (80, 8080, 8899)
 #: Longest ``UploadDelay`` campatch waits; a device asking for more is not sent the image.
 MAX_UPLOAD_DELAY_S = 120.0
 _ACCEPTED = "accepted"
-_DOWNTIME = re.compile(r"expected downtime (\S+)")
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,6 @@ class DeviceService:
 
     url: str
     offset_s: float
-
-
-def expected_downtime_s(acceptance: str) -> float | None:
-    """The device's ``ExpectedDownTime`` in seconds, from :func:`upload`'s acceptance
-    text; None when the device gave none (the legacy operation never does)."""
-    match = _DOWNTIME.search(acceptance)
-    return parse_duration(match.group(1)) if match else None
 
 
 async def device_service(
@@ -181,12 +179,14 @@ async def upload(
     ctx: ProbeContext,
     progress: Callable[[int, int], None] | None = None,
     known_url: str | None = None,
-) -> str:
-    """Send the image once (see the module docstring); return the acceptance text.
+) -> UploadAccepted:
+    """Send the image once (see the module docstring); return the device's acceptance.
 
     Returns:
-        ``"accepted; expected downtime <xs:duration>"`` (HTTP POST upgrade) or
-        ``"accepted; <device message>"`` (legacy upgrade).
+        HTTP POST upgrade: text ``"accepted; expected downtime <xs:duration>"`` and
+        ``downtime_s`` the device's ``ExpectedDownTime`` in seconds (None when it gave
+        none or not a duration). Legacy upgrade: text ``"accepted; <device message>"``,
+        ``downtime_s`` None (``UpgradeSystemFirmware`` gives no estimate).
 
     Raises:
         UploadRefused: the device refused the image, or offers no upgrade operation.
@@ -216,7 +216,7 @@ async def _http_upload(
     ctx: ProbeContext,
     slot: UploadSlot,
     progress: Callable[[int, int], None] | None,
-) -> str:
+) -> UploadAccepted:
     host = target.address
     url = _upload_url(slot.upload_uri, host, ctx)
     if slot.upload_delay_s > MAX_UPLOAD_DELAY_S:
@@ -230,7 +230,8 @@ async def _http_upload(
     said = _said(reply)
     if reply.status == 200:
         downtime = slot.expected_downtime
-        return f"{_ACCEPTED}; expected downtime {downtime}" if downtime else _ACCEPTED
+        text = f"{_ACCEPTED}; expected downtime {downtime}" if downtime else _ACCEPTED
+        return UploadAccepted(text, parse_duration(downtime))
     if reply.status in (401, 403):
         raise AuthError(
             f"onvif upload: the upload URI was refused (http {reply.status})", host=host
@@ -273,7 +274,7 @@ async def _legacy_upload(
     service: DeviceService,
     progress: Callable[[int, int], None] | None,
     start_fault: SoapFault,
-) -> str:
+) -> UploadAccepted:
     host = target.address
     support = await _upgrade_support(ctx, service)
     if support is not None and support.mtom is False:
@@ -303,7 +304,7 @@ async def _legacy_upload(
             f"{host}: the device refused the image", vendor_message=_fault_text(answer), host=host
         )
     message = upgrade_message(answer)
-    return f"{_ACCEPTED}; {message}" if message else _ACCEPTED
+    return UploadAccepted(f"{_ACCEPTED}; {message}" if message else _ACCEPTED)
 
 
 async def _upgrade_support(ctx: ProbeContext, service: DeviceService) -> UpgradeSupport | None:
