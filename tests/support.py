@@ -31,11 +31,10 @@ def fresh_subnet() -> str:
 
 def require_service(available: bool, what: str) -> None:
     """Fail in CI, skip elsewhere, when a real service the test needs is missing."""
-    if available:
-        return
-    if IN_CI:
+    if not available and IN_CI:
         pytest.fail(f"{what} is required in CI but is not available")
-    pytest.skip(f"{what} not available on this machine")
+    elif not available:
+        pytest.skip(f"{what} not available on this machine")
 
 
 FleetFactory = Callable[..., AbstractAsyncContextManager[Fleet]]
