@@ -184,10 +184,12 @@ class HttpClient:
                 deadline plus one second per 64 KiB, a very slow LAN).
 
         Raises:
-            AuthError: the device refused the credential (before or during the upload).
+            AuthError: the device refused the credential (before or during the upload;
+                a 401 or 403 to the ``auth_url`` check: nothing was sent).
             TransportError: connect/write/read failure, timeout or deadline: the caller
                 cannot tell how much the device received and must re-read its state.
-            DeviceResponseError: a reply that is not valid HTTP.
+            DeviceResponseError: a reply that is not valid HTTP, or any other answer
+                than 2xx to the ``auth_url`` check (nothing was sent).
         """
         auth = _auth(credential, scheme)
         host = httpx.URL(url).host
@@ -197,9 +199,7 @@ class HttpClient:
             async with asyncio.timeout(deadline):
                 if isinstance(auth, httpx.DigestAuth) and auth_url is not None:
                     check = await self._exchange("GET", auth_url, auth, None, None, 65_536)
-                    if check.status == 401:
-                        raise AuthError(f"{auth_url}: the device refused the credential",
-                                        host=host)  # fmt: skip
+                    _expect_accepted(check, host)
                 chunks = _chunks(body, progress)
                 return await self._exchange(method, url, auth, headers, chunks, 65_536)
 
@@ -226,6 +226,20 @@ class HttpClient:
         finally:
             await response.aclose()
         return HttpReply(response.status_code, response.headers, body, url)
+
+
+def _expect_accepted(check: HttpReply, host: str) -> None:
+    """The image goes out only after the credential check succeeded: a refusal (401,
+    or 403, which some vendors use for a lock) or any other answer stops it."""
+    if check.status in (401, 403):
+        raise AuthError(
+            f"{check.url}: the device refused the credential (HTTP {check.status})", host=host
+        )
+    if not 200 <= check.status < 300:
+        raise DeviceResponseError(
+            f"{check.url}: HTTP {check.status} to the credential check; the image was not sent",
+            host=host,
+        )
 
 
 async def _read_body(response: httpx.Response, url: str, host: str, cap: int) -> bytes:
