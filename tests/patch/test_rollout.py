@@ -265,7 +265,7 @@ async def test_d08_a_device_in_an_unfinished_job_is_left_out_of_a_new_one(
                                 drivers=("hikvision",))  # fmt: skip
             facts.append(DeviceFacts(f"sim:{name}", report))
         job, excluded = create_job(Plan(Strategy.LATEST, tuple(plans)), facts, bench.jobs,
-                                   bench.images, _wide())  # fmt: skip
+                                   bench.images.listing(), _wide())  # fmt: skip
         assert job is not None
         assert [r.device_key for r in bench.jobs.device_jobs(job.id)] == ["sim:cam11"]
         assert [(e.key, str(first.id) in e.reason) for e in excluded] == [("sim:cam10", True)]

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import json
-import os
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +25,7 @@ from campatch.cli.scan import scan_and_assess
 from campatch.config import Limits, PortMap, Settings
 from campatch.inventory.credentials import VaultSnapshot, open_vault
 from campatch.inventory.interface import InventoryStore
+from campatch.inventory.journal import actor_for
 from campatch.knowledge.store import KnowledgeStore
 from campatch.patch.firmware_store import FirmwareStore
 from campatch.patch.jobs import Job, JobState, JobStore, Journal, Step
@@ -65,10 +64,11 @@ class RolloutRun:
         with contextlib.closing(store):
             devices = video_devices(store, targets)
             images = FirmwareStore()
+            listing = images.listing()  # one read: the plan and the job see the same store
             plan = plan_upgrades(devices, KnowledgeStore().load(), strategy=strategy,
                                  version=version, allow_downgrade=settings.apply.allow_downgrade,
                                  allow_reinstall=settings.apply.allow_reinstall,
-                                 firmware_store=images.listing())  # fmt: skip
+                                 firmware_store=listing)  # fmt: skip
             if not self.json_out:
                 print_plan(plan)
             if not plan.ready:
@@ -78,17 +78,16 @@ class RolloutRun:
                 self._show_waves(plan.ready, settings)
                 return
             self._confirm(len(plan.ready), yes)
-            journal = store.journal(_actor())
+            journal = store.journal(actor_for("patch"))
             self._journal_overrides(journal, settings)
-            job, excluded = create_job(plan, devices, store.jobs(), images, settings)
+            job, excluded = create_job(plan, devices, store.jobs(), listing, settings)
             for e in excluded:
                 stderr.print(f"campatch: {e.address}: left out: {e.reason}", markup=False)
             if job is None:
                 fatal("no device is left to upgrade", "see the reasons above")
-            journal.append("rollout-start", "started", detail={"job": job.id},
-                           actor=_actor())  # fmt: skip
+            journal.append("rollout-start", "started", detail={"job": job.id})
             with store.jobs().exclusive(job.id):
-                self._run(store, job)
+                self._run(store, job, journal, images)
 
     def resume(self, job_id: int | None) -> None:
         """Continue an unfinished job (explicit operator action: journalled)."""
@@ -98,22 +97,25 @@ class RolloutRun:
             chosen = _resumable(jobs, job_id)
             with jobs.exclusive(chosen.id):
                 job = _resumable(jobs, chosen.id)  # another process may have ended it
-                store.journal(_actor()).append("rollout-resume", str(job.state),
-                                       detail={"job": job.id, "was": job.reason}, actor=_actor())  # fmt: skip
+                journal = store.journal(actor_for("patch"))
+                journal.append("rollout-resume", str(job.state),
+                               detail={"job": job.id, "was": job.reason})  # fmt: skip
                 job = jobs.set_job_state(job.id, JobState.RUNNING, "")
-                self._run(store, job)
+                self._run(store, job, journal, FirmwareStore())
 
     # --- the run ---------------------------------------------------------------------
 
-    def _run(self, store: InventoryStore, job: Job) -> None:
+    def _run(
+        self, store: InventoryStore, job: Job, journal: Journal, images: FirmwareStore
+    ) -> None:
         """Run ``job`` (the caller holds its lock), refresh the inventory, print, exit."""
         jobs = store.jobs()
         logins = open_vault().snapshot()  # decrypted once for the rollout and the re-scan
         live = LiveProgress(enabled=not self.json_out and sys.stderr.isatty())
         with live:
             job = asyncio.run(run_job(
-                job, jobs, credentials=logins, images=FirmwareStore(),
-                limits=Limits(), port_map=self.port_map, journal=store.journal(_actor()),
+                job, jobs, credentials=logins, images=images,
+                limits=Limits(), port_map=self.port_map, journal=journal,
                 listener=live, backup_dir=config.data_dir() / "backups",
             ))  # fmt: skip
         records = jobs.device_jobs(job.id)
@@ -173,7 +175,7 @@ class RolloutRun:
         for flag, on in (("--allow-downgrade", settings.apply.allow_downgrade),
                          ("--allow-reinstall", settings.apply.allow_reinstall)):  # fmt: skip
             if on:
-                journal.append("override", flag, detail={"command": "patch"}, actor=_actor())
+                journal.append("override", flag, detail={"command": "patch"})
 
 
 def _resumable(jobs: JobStore, job_id: int | None) -> Job:
@@ -188,11 +190,3 @@ def _resumable(jobs: JobStore, job_id: int | None) -> Job:
     if not job.state.resumable:
         fatal(f"job {job.id} is finished ({job.state})")
     return job
-
-
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"campatch patch@{user}"

@@ -24,7 +24,7 @@ from campatch.errors import UsageError
 from campatch.model import Credential
 from campatch.net.http import HttpClient
 from campatch.patch.apply import DeviceUpgrade, ImageSource, StepListener
-from campatch.patch.firmware_store import FirmwareStore, ImageListing
+from campatch.patch.firmware_store import ImageListing
 from campatch.patch.jobs import DeviceJob, DeviceUpdate, Job, JobStore, Journal, Step
 from campatch.patch.plan import DevicePlan, Plan, automatic_driver, expected_downtime
 from campatch.patch.rollout import Rollout, RolloutSettings, assign_waves
@@ -53,7 +53,7 @@ def create_job(
     plan: Plan,
     devices: Sequence[DeviceFacts],
     jobs: JobStore,
-    images: FirmwareStore,
+    listing: ImageListing,
     settings: RolloutSettings,
 ) -> tuple[Job | None, list[Excluded]]:
     """Store a job for the plan's ready devices (nothing is sent to any device).
@@ -61,11 +61,17 @@ def create_job(
     A device already in another unfinished job is left out (never two jobs on one
     device, SAFETY D-08), as is one whose image cannot be found in the store.
 
+    Args:
+        plan: the plan (its ready devices are the job's).
+        devices: the planned devices' facts (for their drivers).
+        jobs: where the job is stored.
+        listing: the firmware store's index the plan was made with (read once).
+        settings: waves and limits.
+
     Returns:
         The job (None when no device is left) and the devices left out.
     """
     reports = {d.key: d.report for d in devices}
-    listing = images.listing()
     records: list[DeviceJob] = []
     excluded: list[Excluded] = []
     for item in plan.ready:
